@@ -1,0 +1,42 @@
+# coursehub: `make demo` brings up a demo hub, `make test` runs what CI runs.
+SHELL := /bin/bash
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+
+.PHONY: help setup demo demo-down test lint unit molecule clean
+
+help:
+	@echo "make demo   - demo hub in a local container at https://127.0.0.1:8443"
+	@echo "make test   - lint, unit tests and molecule (what CI runs)"
+	@echo "make clean  - remove the demo container, molecule instances and caches"
+
+# Debian packages, Docker engine, virtualenv and base image; each step skips itself when done.
+setup:
+	@bash scripts/bootstrap-host.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+demo-down:
+	-docker rm -f coursehub-demo
+
+lint: setup
+	yamllint -s .
+	ansible-lint --profile production
+
+unit: setup
+	python -m pytest tests/unit -q
+
+molecule: setup
+	molecule test --all
+
+# pytest prints the last line: molecule's verify steps run before, and the
+# unit tests (which include the playbook-level checks) come last.
+test: setup lint molecule unit
+
+clean: demo-down
+	-molecule destroy --all
+	rm -rf .cache .demo .pytest_cache

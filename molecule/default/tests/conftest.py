@@ -1,0 +1,78 @@
+"""Fixtures for the default scenario: the instance, and an HTTPS client
+that reaches the hub only through the port published on 127.0.0.1."""
+import os
+import pathlib
+import re
+import time
+
+import pytest
+import requests
+import testinfra
+
+PROJECT = pathlib.Path(__file__).resolve().parents[3]
+INSTANCE = os.environ.get("COURSEHUB_INSTANCE", "coursehub-molecule")
+BASE_URL = os.environ.get("COURSEHUB_URL", "https://127.0.0.1:18443")
+
+
+@pytest.fixture(scope="session")
+def host():
+    """The instance over `docker exec` (faster than an ansible round trip)."""
+    return testinfra.get_host(f"docker://{INSTANCE}")
+
+
+@pytest.fixture(scope="session")
+def password():
+    return (PROJECT / ".cache" / "molecule-password").read_text().split()[0]
+
+
+@pytest.fixture(scope="session")
+def ca_file(host, tmp_path_factory):
+    """The instance's own certificate, so TLS is verified, not switched off."""
+    path = tmp_path_factory.mktemp("tls") / "cert.pem"
+    path.write_text(host.file("/etc/coursehub/tls/cert.pem").content_string)
+    return str(path)
+
+
+class HubSession(requests.Session):
+    """A browser-like session: cookies, the login form with its _xsrf."""
+
+    def __init__(self, ca_file):
+        super().__init__()
+        self.verify = ca_file
+
+    def url(self, path):
+        return BASE_URL + path
+
+    def login(self, username, password):
+        form = self.get(self.url("/hub/login"))
+        form.raise_for_status()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
+        assert xsrf, "the login form carries no _xsrf field"
+        return self.post(
+            self.url("/hub/login?next=%2Fhub%2Fhome"),
+            data={"username": username, "password": password, "_xsrf": xsrf.group(1)},
+            allow_redirects=False,
+        )
+
+    def xsrf_headers(self):
+        return {"X-XSRFToken": self.cookies.get("_xsrf", path="/hub/") or ""}
+
+    def wait_for_server(self, username, timeout=120):
+        """Poll the server's status API until it answers (OAuth handshake included)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            # An HTML page walks the OAuth redirects and sets the server's cookie.
+            last = self.get(self.url(f"/user/{username}/lab"), allow_redirects=True)
+            status = self.get(self.url(f"/user/{username}/api/status"))
+            if status.status_code == 200:
+                return status
+            time.sleep(2)
+        raise AssertionError(f"server of {username} never answered: last {last and last.status_code}")
+
+
+@pytest.fixture
+def hub(ca_file):
+    session = HubSession(ca_file)
+    yield session
+    session.close()

@@ -1,0 +1,54 @@
+"""Bad input fails at the start of the play, naming the variable, before
+anything on the instance changes."""
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import INSTANCE, PROJECT
+
+SNAPSHOT = (
+    "find /etc/coursehub /etc/jupyterhub /var/lib/jupyterhub /etc/systemd/system "
+    "-maxdepth 2 -type f -printf '%p %m %s %T@\\n' | sort"
+)
+
+CASES = [
+    ({"jupyterhub_admin_users": []}, "jupyterhub_admin_users"),
+    ({"tls_mode": "provided"}, "tls_cert_content"),
+    ({"tls_mode": "bogus"}, "tls_mode"),
+    ({"jupyterhub_authenticator": "ldap"}, "jupyterhub_ldap_server_address"),
+    ({"http_proxy_api_ip": "0.0.0.0"}, "http_proxy_api_ip"),
+    ({"jupyterhub_admin_users": ["Bad User"]}, "jupyterhub_admin_users"),
+    ({"user_env_extra_packages": ["numpy"]}, "user_env_extra_packages"),
+    ({"jupyterhub_cpu_limit": "lots"}, "jupyterhub_cpu_limit"),
+]
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inv") / "hosts.yml"
+    path.write_text(json.dumps({
+        "all": {"children": {"hub": {"hosts": {INSTANCE: {
+            "ansible_connection": "community.docker.docker",
+            "jupyterhub_admin_users": ["teacher1"],
+        }}}}}
+    }))
+    return str(path)
+
+
+@pytest.mark.parametrize("extra,variable", CASES, ids=[c[1] for c in CASES])
+def test_bad_variable_fails_before_any_change(host, inventory, extra, variable):
+    before = host.check_output(SNAPSHOT)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    run = subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(PROJECT / "site.yml"), "-e", json.dumps(extra)],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, f"{extra} was accepted:\n{output[-2000:]}"
+    assert variable in output, f"the error does not name {variable}:\n{output[-2000:]}"
+    assert "changed=0" in output, f"something changed:\n{output[-2000:]}"
+    assert "Check every input" in output and "JupyterHub behind" not in output, (
+        "the failure did not come from the validation play"
+    )
+    assert host.check_output(SNAPSHOT) == before, "files changed on the instance"
