@@ -12,6 +12,10 @@ import testinfra
 PROJECT = pathlib.Path(__file__).resolve().parents[3]
 INSTANCE = os.environ.get("COURSEHUB_INSTANCE", "coursehub-molecule")
 BASE_URL = os.environ.get("COURSEHUB_URL", "https://127.0.0.1:18443")
+# Ports inside the instance (the demo uses 8443/8080).
+HTTPS_PORT = int(os.environ.get("COURSEHUB_HTTPS_PORT", "443"))
+HTTP_PORT = int(os.environ.get("COURSEHUB_HTTP_PORT", "80"))
+PASSWORD_FILE = os.environ.get("COURSEHUB_PASSWORD_FILE", str(PROJECT / ".cache" / "molecule-password"))
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +26,7 @@ def host():
 
 @pytest.fixture(scope="session")
 def password():
-    return (PROJECT / ".cache" / "molecule-password").read_text().split()[0]
+    return pathlib.Path(PASSWORD_FILE).read_text().split()[0]
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,8 @@ class HubSession(requests.Session):
     def __init__(self, ca_file):
         super().__init__()
         self.verify = ca_file
+        # No proxy or CA bundle from the environment: loopback only, our own CA.
+        self.trust_env = False
 
     def url(self, path):
         return BASE_URL + path

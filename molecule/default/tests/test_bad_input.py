@@ -7,9 +7,12 @@ import subprocess
 import pytest
 from conftest import INSTANCE, PROJECT
 
+# Configuration, secrets and units; the hub's own database and pid file
+# change while it runs, so they are left out.
 SNAPSHOT = (
-    "find /etc/coursehub /etc/jupyterhub /var/lib/jupyterhub /etc/systemd/system "
-    "-maxdepth 2 -type f -printf '%p %m %s %T@\\n' | sort"
+    "find /etc/coursehub /etc/jupyterhub /var/lib/jupyterhub /etc/systemd/system /opt/coursehub/envs "
+    "-maxdepth 2 -type f ! -name 'jupyterhub.sqlite*' ! -name jupyterhub.pid "
+    "-printf '%p %m %u %g %s %T@\\n' | sort"
 )
 
 CASES = [

@@ -1,5 +1,6 @@
 """The hub, the proxy and TLS on the instance, checked from inside it."""
 import pytest
+from conftest import HTTP_PORT, HTTPS_PORT
 
 HUB_VERSION = "6.1.1"
 
@@ -15,7 +16,7 @@ ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
 version = getattr(ssl.TLSVersion, sys.argv[1])
 ctx.minimum_version = ctx.maximum_version = version
 try:
-    with socket.create_connection(("127.0.0.1", 443), timeout=5) as raw:
+    with socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5) as raw:
         with ctx.wrap_socket(raw) as tls:
             print("accepted", tls.version())
 except (ssl.SSLError, ConnectionError) as exc:
@@ -65,9 +66,9 @@ def test_apis_listen_on_loopback_only(host, port, what):
 
 def test_public_port_is_tls_and_reports_version(host):
     out = host.check_output(
-        "python3 -c 'import json,ssl,urllib.request;"
+        f"python3 -c 'import json,ssl,urllib.request;"
         "ctx=ssl.create_default_context(cafile=\"/etc/coursehub/tls/cert.pem\");"
-        "r=urllib.request.urlopen(\"https://localhost:443/hub/api\",context=ctx);"
+        f"r=urllib.request.urlopen(\"https://localhost:{HTTPS_PORT}/hub/api\",context=ctx);"
         "print(json.load(r)[\"version\"])'"
     )
     assert out.strip() == HUB_VERSION
@@ -78,14 +79,14 @@ def test_public_port_is_tls_and_reports_version(host):
     [("TLSv1", "refused"), ("TLSv1_1", "refused"), ("TLSv1_2", "accepted"), ("TLSv1_3", "accepted")],
 )
 def test_tls_versions(host, version, expected):
-    result = host.run("python3 -c %s %s", TLS_PROBE, version)
+    result = host.run("python3 -c %s %s %s", TLS_PROBE, version, str(HTTPS_PORT))
     assert result.rc == 0, result.stderr
     assert result.stdout.split()[0] == expected, f"{version}: {result.stdout}"
 
 
 def test_http_redirects_to_https(host):
     out = host.check_output(
-        "python3 -c 'import http.client;c=http.client.HTTPConnection(\"127.0.0.1\",80,timeout=5);"
+        f"python3 -c 'import http.client;c=http.client.HTTPConnection(\"127.0.0.1\",{HTTP_PORT},timeout=5);"
         "c.request(\"GET\",\"/hub/\");r=c.getresponse();print(r.status,r.getheader(\"Location\"))'"
     )
     status, location = out.split()
