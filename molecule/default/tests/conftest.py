@@ -60,6 +60,20 @@ class HubSession(requests.Session):
             allow_redirects=False,
         )
 
+    def spawn(self, choice):
+        """Submit the spawn form as a browser would; returns the response."""
+        form = self.get(self.url("/hub/spawn"))
+        form.raise_for_status()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
+        assert xsrf, "the spawn form carries no _xsrf field"
+        return self.post(self.url("/hub/spawn"), data={"course": choice, "_xsrf": xsrf.group(1)})
+
+    def offered(self):
+        """The course choices the spawn form offers."""
+        form = self.get(self.url("/hub/spawn"))
+        form.raise_for_status()
+        return re.findall(r'<option value="([^"]+)"', form.text)
+
     def xsrf_headers(self):
         return {"X-XSRFToken": self.cookies.get("_xsrf", path="/hub/") or ""}
 

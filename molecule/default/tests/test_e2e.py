@@ -32,7 +32,7 @@ def spawned(ca_file, password, host):
     response = session.login(USER, password)
     assert response.status_code == 302, f"login failed: {response.status_code}"
     assert response.headers["Location"].endswith("/hub/home")
-    spawn = session.get(session.url("/hub/spawn"), allow_redirects=True)
+    spawn = session.spawn("personal")
     assert spawn.status_code == 200, spawn.status_code
     status = session.wait_for_server(USER)
     yield session, status

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+"""Filters that put the course model to work on the controller.
+
+They run before anything on a host changes, so a bad course file stops the
+play in its first task with every problem named (file, line, field).
+"""
+import os
+import sys
+
+from ansible.errors import AnsibleFilterError
+
+# The course model lives in the repository's module_utils/, which Ansible only
+# ships inside module payloads; the controller imports it from the checkout.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from module_utils import course_model  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _courses(course_vars, courses_dir, settings):
+    if not isinstance(course_vars, dict):
+        raise AnsibleFilterError(f"course variables must be a mapping, got {course_model.type_name(course_vars)}")
+    courses, problems = course_model.courses_from_vars(course_vars, courses_dir=courses_dir, settings=settings)
+    if problems:
+        lines = "\n".join(str(problem) for problem in sorted(problems, key=lambda p: p.sort_key()))
+        raise AnsibleFilterError(f"{len(problems)} problem(s) in the course files:\n{lines}")
+    return courses
+
+
+def course_validate(course_vars, courses_dir="group_vars/courses", settings=None):
+    """Validate the `course_*` variables; return the normalised courses or fail."""
+    return _courses(course_vars, courses_dir, settings or {})
+
+
+def course_summary(course_vars, courses_dir="group_vars/courses", settings=None):
+    """One line per course (slug, state, instructors) for readable play output."""
+    return [
+        f"{c['slug']}: {c['state']}, {len(c['instructors'])} instructor(s), {len(c['students'])} listed student(s)"
+        for c in _courses(course_vars, courses_dir, settings or {})
+    ]
+
+
+class FilterModule:
+    """coursehub course filters."""
+
+    def filters(self):
+        return {
+            "course_validate": course_validate,
+            "course_summary": course_summary,
+        }

@@ -1,0 +1,149 @@
+"""Which courses a user may start, and what a course server gets.
+
+Pure logic over the data in /etc/jupyterhub/courses.json (written by the
+jupyter_course_profiles module) and a user's unix groups. It makes no system
+calls except in CourseCatalog (stat/read of the JSON) and user_groups (NSS),
+so the rules are unit-tested without a hub.
+"""
+import grp
+import json
+import os
+import pwd
+
+PERSONAL = "personal"
+INSTRUCTOR = "instructor"
+STUDENT = "student"
+HIDDEN_STATES = ("archived", "absent")
+
+
+class CourseCatalog:
+    """courses.json, reloaded whenever the file changes (no hub restart)."""
+
+    def __init__(self, path):
+        self.path = path
+        self._stamp = None
+        self._courses = {}
+
+    def courses(self):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            self._stamp, self._courses = None, {}
+            return self._courses
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp != self._stamp:
+            with open(self.path, encoding="utf-8") as handle:
+                self._courses = json.load(handle).get("courses", {})
+            self._stamp = stamp
+        return self._courses
+
+
+def user_groups(username):
+    """Names of the user's groups through NSS, so local groups, LDAP and sssd all count."""
+    try:
+        entry = pwd.getpwnam(username)
+    except KeyError:
+        return set()
+    names = set()
+    for gid in os.getgrouplist(username, entry.pw_gid):
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return names
+
+
+def modes_for(course, groups):
+    """The modes in which a user with these groups may start the course."""
+    if course.get("state") in HIDDEN_STATES:
+        return []
+    if course["instructors_group"] in groups:
+        return [STUDENT, INSTRUCTOR]
+    listed = bool(course.get("students_group")) and course["students_group"] in groups
+    if course.get("private") or not course.get("allow_non_students", True):
+        return [STUDENT] if listed else []
+    return [STUDENT]
+
+
+def choices(courses, groups):
+    """[(value, label)] for the spawn form, in slug order, personal server first."""
+    offered = [(PERSONAL, "Personal server (no course)")]
+    for slug in sorted(courses):
+        course = courses[slug]
+        for mode in modes_for(course, groups):
+            label = f"{course['name']} ({slug})"
+            offered.append((encode(slug, mode), label + (" (instructor)" if mode == INSTRUCTOR else "")))
+    return offered
+
+
+def encode(slug, mode):
+    return slug if mode == STUDENT else f"{slug}:{mode}"
+
+
+def decode(value):
+    """'slug' or 'slug:instructor' -> (slug, mode); raises ValueError on anything else."""
+    slug, _, mode = str(value).partition(":")
+    mode = mode or STUDENT
+    if mode not in (STUDENT, INSTRUCTOR) or not slug or not slug.isalnum():
+        raise ValueError(f"not a course choice: {value!r}")
+    return slug, mode
+
+
+def authorize(courses, groups, slug, mode):
+    """None when allowed, else the reason (for a 403 and the log)."""
+    if slug == PERSONAL:
+        return None
+    course = courses.get(slug)
+    if course is None:
+        return f"there is no course {slug}"
+    allowed = modes_for(course, groups)
+    if mode in allowed:
+        return None
+    if mode == INSTRUCTOR and STUDENT in allowed:
+        return f"only instructors of {slug} may start it in instructor mode"
+    return f"you may not start course {slug}"
+
+
+def unit_settings(course, slug, mode, settings):
+    """Limits, mounts, groups and environment of a course server, as plain data."""
+    if slug == PERSONAL:
+        return {"mem_limit": None, "cpu_limit": None, "properties": {}, "environment": {"COURSEHUB": "1"}}
+    instructor = mode == INSTRUCTOR
+    binds, read_only = [], []
+    for mount in course["mounts"][INSTRUCTOR if instructor else STUDENT]:
+        spec = f"{mount['source']}:{mount['target']}"
+        (read_only if mount["read_only"] else binds).append(spec)
+    shared_root = settings.get("shareddata_root")
+    if course.get("shareddata") and shared_root:
+        read_only.append(f"{shared_root}:{settings['shareddata_mount']}")
+    groups = [course["instructors_group"]] if instructor else []
+    if course.get("students_group") and not instructor:
+        groups.append(course["students_group"])
+    properties = {
+        # Other courses' exchanges and the course tree stay out of sight.
+        "TemporaryFileSystem": f"{settings['exchange_mount']}:ro",
+        "InaccessiblePaths": " ".join(f"-{p}" for p in settings.get("hidden_paths", [])),
+    }
+    if binds:
+        properties["BindPaths"] = " ".join(binds)
+    if read_only:
+        properties["BindReadOnlyPaths"] = " ".join(read_only)
+    if groups:
+        properties["SupplementaryGroups"] = " ".join(groups)
+    if instructor:
+        # Instructors share /course through the group.
+        properties["UMask"] = "0007"
+    properties = {k: v for k, v in properties.items() if v}
+    environment = {
+        "COURSEHUB": "1",
+        "COURSEHUB_COURSE": slug,
+        "COURSEHUB_MODE": mode,
+        "JUPYTER_IMAGE_SPEC": course.get("image") or course.get("environment") or "default",
+        "JUPYTER_CONFIG_PATH": os.path.join(settings["nbgrader_config_root"], slug, mode),
+    }
+    return {
+        "mem_limit": course["resources"]["memory"],
+        "cpu_limit": float(course["resources"]["cpus"]),
+        "properties": properties,
+        "environment": environment,
+    }

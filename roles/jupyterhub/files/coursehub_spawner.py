@@ -1,0 +1,105 @@
+"""SystemdSpawner that starts a user's server for one course.
+
+The spawn form offers the courses the user may start (courses.json and the
+user's unix groups, see coursehub_courses). The choice is checked again on
+the server for every path in (form, query, REST API): a forged request gets
+403 and no unit is created.
+"""
+import html
+
+from systemdspawner import SystemdSpawner
+from tornado import web
+from traitlets import Dict, Unicode
+
+import coursehub_courses as rules
+
+
+class CourseSpawner(SystemdSpawner):
+    courses_json = Unicode("/etc/jupyterhub/courses.json", help="Course profiles file.").tag(config=True)
+    course_settings = Dict(
+        {
+            "shareddata_root": "/srv/coursehub/shareddata",
+            "shareddata_mount": "/mnt/jupyter/shareddata",
+            "exchange_mount": "/srv/nbgrader/exchange",
+            "nbgrader_config_root": "/etc/coursehub/nbgrader",
+            "hidden_paths": [],
+        },
+        help="Host paths the course servers use.",
+    ).tag(config=True)
+
+    _catalogs = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The configured limits, for servers started without a course.
+        self._default_limits = (self.mem_limit, self.cpu_limit)
+
+    @property
+    def catalog(self):
+        # One catalog per file for the whole hub: it re-reads the file only on change.
+        return self._catalogs.setdefault(self.courses_json, rules.CourseCatalog(self.courses_json))
+
+    def _groups(self):
+        return rules.user_groups(self.user.name)
+
+    def _options_form_default(self):
+        return self.render_form
+
+    def render_form(self, spawner=None):
+        options = rules.choices(self.catalog.courses(), self._groups())
+        items = "\n".join(
+            f'<option value="{html.escape(value)}"{" selected" if i == 1 or len(options) == 1 else ""}>'
+            f"{html.escape(label)}</option>"
+            for i, (value, label) in enumerate(options)
+        )
+        return (
+            '<label for="course">Course</label>\n'
+            f'<select class="form-control" name="course" id="course" size="{min(len(options), 12)}">\n'
+            f"{items}\n</select>"
+        )
+
+    def _choose(self, value):
+        try:
+            slug, mode = (rules.PERSONAL, rules.STUDENT) if value == rules.PERSONAL else rules.decode(value)
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        reason = rules.authorize(self.catalog.courses(), self._groups(), slug, mode)
+        if reason:
+            self.log.warning("coursehub: refused %s for %s: %s", value, self.user.name, reason)
+            raise web.HTTPError(403, reason)
+        return {"course": slug, "mode": mode}
+
+    def options_from_form(self, formdata):
+        return self._choose((formdata.get("course") or [rules.PERSONAL])[0])
+
+    def options_from_query(self, query_data):
+        value = query_data.get("course", rules.PERSONAL)
+        if isinstance(value, list):
+            value = value[0]
+        if query_data.get("mode") == rules.INSTRUCTOR and ":" not in value:
+            value = rules.encode(value, rules.INSTRUCTOR)
+        return self._choose(value)
+
+    async def start(self):
+        # user_options may come straight from the REST API: check them again.
+        options = self.user_options or {}
+        value = options.get("course", rules.PERSONAL)
+        if options.get("mode") == rules.INSTRUCTOR:
+            value = rules.encode(value, rules.INSTRUCTOR)
+        chosen = self._choose(value)
+        slug, mode = chosen["course"], chosen["mode"]
+        course = self.catalog.courses().get(slug, {})
+        unit = rules.unit_settings(course, slug, mode, self.course_settings)
+        if unit["mem_limit"] is None:
+            self.mem_limit, self.cpu_limit = self._default_limits
+        else:
+            self.mem_limit, self.cpu_limit = unit["mem_limit"], unit["cpu_limit"]
+        self.unit_extra_properties = dict(unit["properties"])
+        self._course_environment = unit["environment"]
+        self.log.info("coursehub: starting %s for %s in %s mode", slug, self.user.name, mode)
+        return await super().start()
+
+    def get_env(self):
+        env = super().get_env()
+        env.update(getattr(self, "_course_environment", {}) or {})
+        return env
