@@ -922,7 +922,9 @@ def _course_layout(course, settings):
     dirs = [
         _Dir(base, "course", slug, group, 0o755),
         _Dir(base + "/files", "files", slug, group, 0o2770, {group: "rwx"},
-             _default_acl("rwx", "rwx", "---", {group: "rwx"}), git=True),
+             _default_acl("rwx", "rwx", "---", {group: "rwx"}),
+             # An archived course keeps what it has; a new, read-only repository would only confuse.
+             git=course["state"] != "archived"),
     ]
     if course["coursedata"]:
         dirs.append(_Dir(base + "/data", "data", slug, group, 0o2775, {}, _default_acl("rwx", "rwx", "r-x")))
