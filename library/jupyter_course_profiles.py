@@ -13,6 +13,11 @@ description:
     atomically, mode 0644, owned by root. Archived courses are in it (the hub hides them); absent ones are not.
   - Creates the parent directory (mode 0755) when it is missing.
   - The hub reads the file when it changes, so no restart is needed.
+  - Also writes each live, non-archived course's Jupyter config directories,
+    C(<nbgrader_config_root>/<slug>/student) and C(.../instructor), which the hub puts on
+    C(JUPYTER_CONFIG_PATH) of a course server - C(nbgrader_config.py) (course id, C(/course), group-shared
+    course directory, the exchange) and, in student mode, a lab page config and server config that switch
+    the grading extensions off. Files of courses that went away are left in place.
 version_added: "1.0.0"
 author: coursehub
 extends_documentation_fragment:
@@ -55,6 +60,11 @@ courses:
   type: list
   elements: str
   sample: [deeplearn2026, mlbp2026, oldstats2025, privsec2026]
+files:
+  description: Every file written (or, in check mode, to be written), mapped to what differed.
+  returned: always
+  type: dict
+  sample: {"/etc/coursehub/nbgrader/mlbp2026/student/nbgrader_config.py": ["created"]}
 changes:
   description: What changed (or would change), among V(content), V(mode OLD->0644), V(owner), V(created).
   returned: always
@@ -74,7 +84,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.course_model import desired_profiles
+from ansible.module_utils.course_model import desired_course_configs, desired_profiles
 from ansible.module_utils.course_module import course_argument_spec, load_courses
 
 MODE = 0o644
@@ -114,7 +124,7 @@ def write(module, dest, text):
     """Write text to dest atomically, mode 0644 root:root, creating a missing parent as 0755."""
     parent = os.path.dirname(dest)
     if not os.path.isdir(parent):
-        os.makedirs(parent)
+        os.makedirs(parent, mode=0o755)
         os.chmod(parent, 0o755)
     fd, tmp = tempfile.mkstemp(dir=parent, prefix=".coursehub-")
     try:
@@ -135,15 +145,25 @@ def main():
     courses, settings = load_courses(module)
     dest = module.params["dest"] or settings["courses_json"]
     profiles = desired_profiles(courses, settings)
-    text = render(profiles)
+    # courses.json first, then each course's per-mode Jupyter config directory.
+    wanted = {dest: render(profiles)}
+    wanted.update(desired_course_configs(courses, settings))
 
-    old_text, st = read_current(dest)
-    changes = file_changes(text, old_text, st)
-    result = {"changed": bool(changes), "dest": dest, "courses": sorted(profiles["courses"]), "changes": changes}
-    if module._diff and old_text != text:
-        result["diff"] = {"before": old_text or "", "after": text, "before_header": dest, "after_header": dest}
-    if changes and not module.check_mode:
-        write(module, dest, text)
+    files, diffs = {}, []
+    for path, text in wanted.items():
+        old_text, st = read_current(path)
+        changes = file_changes(text, old_text, st)
+        if not changes:
+            continue
+        files[path] = changes
+        if module._diff and old_text != text:
+            diffs.append({"before": old_text or "", "after": text, "before_header": path, "after_header": path})
+        if not module.check_mode:
+            write(module, path, text)
+    result = {"changed": bool(files), "dest": dest, "courses": sorted(profiles["courses"]),
+              "changes": files.get(dest, []), "files": files}
+    if diffs:
+        result["diff"] = diffs
     module.exit_json(**result)
 
 

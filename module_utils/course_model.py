@@ -116,6 +116,7 @@ import dataclasses
 import datetime
 import difflib
 import functools
+import json
 import re
 
 try:  # pragma: no cover - exercised implicitly; the fallback is tested directly
@@ -137,6 +138,7 @@ DEFAULT_SETTINGS = {
     "shareddata_root": "/srv/coursehub/shareddata",
     "home_root": "/home",
     "courses_json": "/etc/jupyterhub/courses.json",
+    "nbgrader_config_root": "/etc/coursehub/nbgrader",
     # paths inside a user's server
     "course_mount": "/course",
     "coursedata_mount": "/coursedata",
@@ -156,9 +158,12 @@ DEFAULT_SETTINGS = {
     "max_group_name": 32,
     # what /course/.git ignores (written by the dirs module)
     "course_gitignore": ["gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints"],
+    # nbgrader in every course server
+    "nbgrader_timezone": "UTC",
+    "nbgrader_max_file_size_kb": 100000,
 }
 
-_PATH_SETTINGS = ("course_root", "exchange_root", "shareddata_root", "home_root", "courses_json",
+_PATH_SETTINGS = ("course_root", "exchange_root", "shareddata_root", "home_root", "courses_json", "nbgrader_config_root",
                   "course_mount", "coursedata_mount", "exchange_mount", "shareddata_mount")
 
 STATES = ("public", "private", "archived", "absent")
@@ -1059,6 +1064,56 @@ def desired_profiles(courses, settings=None):
     settings = merged_settings(settings)
     return {"version": 1,
             "courses": {c["slug"]: _profile(c, settings) for c in sorted(_live(courses), key=lambda c: c["slug"])}}
+
+
+# Lab and server extensions a student-mode server must not load: grading and
+# authoring belong to instructors.
+STUDENT_DISABLED_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                        "@jupyter/nbgrader:course-list")
+STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+
+
+def _nbgrader_config(course, settings):
+    lines = [
+        "# Managed by coursehub (jupyter_course_profiles): nbgrader for course %s." % course["slug"],
+        "c = get_config()  # noqa: F821",
+        "c.CourseDirectory.course_id = %s" % json.dumps(course["slug"]),
+        "c.CourseDirectory.root = %s" % json.dumps(settings["course_mount"]),
+        "# Instructors share /course through the course group.",
+        "c.CourseDirectory.groupshared = True",
+        "c.CourseDirectory.max_file_size = %d" % int(settings["nbgrader_max_file_size_kb"]),
+        "c.Exchange.root = %s" % json.dumps(settings["exchange_mount"]),
+        "c.Exchange.path_includes_course = True",
+        "c.Exchange.timezone = %s" % json.dumps(settings["nbgrader_timezone"]),
+        "c.Autograde.create_student = True",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def desired_course_configs(courses, settings=None):
+    """{path: text} of each live course's per-mode Jupyter config directory.
+
+    ``<nbgrader_config_root>/<slug>/<mode>/`` goes on JUPYTER_CONFIG_PATH of
+    a course server: nbgrader_config.py, and in student mode the lab page
+    config and server config that switch the grading extensions off.
+    """
+    settings = merged_settings(settings)
+    files = {}
+    for course in sorted(_live(courses), key=lambda c: c["slug"]):
+        if course["state"] == "archived":
+            continue
+        config = _nbgrader_config(course, settings)
+        for mode in ("student", "instructor"):
+            base = "%s/%s/%s" % (settings["nbgrader_config_root"], course["slug"], mode)
+            files[base + "/nbgrader_config.py"] = config
+            disabled_lab = STUDENT_DISABLED_LAB if mode == "student" else ()
+            disabled_server = STUDENT_DISABLED_SERVER if mode == "student" else ()
+            files[base + "/labconfig/page_config.json"] = json.dumps(
+                {"disabledExtensions": {name: True for name in disabled_lab}}, indent=2, sort_keys=True) + "\n"
+            files[base + "/jupyter_server_config.json"] = json.dumps(
+                {"ServerApp": {"jpserver_extensions": {name: False for name in disabled_server}}},
+                indent=2, sort_keys=True) + "\n"
+    return files
 
 
 def desired_exports(courses, settings=None):

@@ -637,11 +637,15 @@ def test_file_changes():
 
 def test_profiles_module_writes_atomically_and_only_on_change(tmp_path, capsys):
     dest = tmp_path / "etc/jupyterhub/courses.json"
-    rc, result = run_main(profiles_mod, capsys, check=True, diff=True, courses=sample_courses(), dest=str(dest))
-    assert rc == 0 and result["changed"] and not dest.parent.exists()
-    assert result["diff"]["before"] == "" and json.loads(result["diff"]["after"])["version"] == 1
+    nbg = tmp_path / "nbgrader"
+    kw = {"dest": str(dest), "settings": {"nbgrader_config_root": str(nbg)}}
+    rc, result = run_main(profiles_mod, capsys, check=True, diff=True, courses=sample_courses(), **kw)
+    assert rc == 0 and result["changed"] and not dest.parent.exists() and not nbg.exists()
+    first = result["diff"][0]
+    assert first["before_header"] == str(dest)
+    assert first["before"] == "" and json.loads(first["after"])["version"] == 1
 
-    rc, result = run_main(profiles_mod, capsys, courses=sample_courses(), dest=str(dest))
+    rc, result = run_main(profiles_mod, capsys, courses=sample_courses(), **kw)
     assert (rc, result["changed"], result["changes"]) == (0, True, ["created"])
     assert result["courses"] == ["deeplearn2026", "mlbp2026", "oldstats2025", "privsec2026"]
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644 and stat.S_IMODE(dest.parent.stat().st_mode) == 0o755
@@ -649,16 +653,24 @@ def test_profiles_module_writes_atomically_and_only_on_change(tmp_path, capsys):
     courses, _ = model.courses_from_vars(sample_courses())
     assert json.loads(dest.read_text()) == model.desired_profiles(courses)
     assert os.listdir(dest.parent) == ["courses.json"]
+    # Per-course Jupyter config: both modes of the live courses, none for the archived one.
+    assert sorted(os.listdir(nbg)) == ["deeplearn2026", "mlbp2026", "privsec2026"]
+    config = (nbg / "mlbp2026/student/nbgrader_config.py").read_text()
+    assert 'c.CourseDirectory.course_id = "mlbp2026"' in config and "groupshared = True" in config
+    student = json.loads((nbg / "mlbp2026/student/labconfig/page_config.json").read_text())
+    instructor = json.loads((nbg / "mlbp2026/instructor/labconfig/page_config.json").read_text())
+    assert student["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    assert instructor["disabledExtensions"] == {}
 
-    rc, result = run_main(profiles_mod, capsys, check=True, diff=True, courses=sample_courses(), dest=str(dest))
+    rc, result = run_main(profiles_mod, capsys, check=True, diff=True, courses=sample_courses(), **kw)
     assert (rc, result["changed"], "diff" in result) == (0, False, False)
 
     courses = sample_courses()
     courses["course_mlbp2026"]["resources"]["memory"] = "3G"
     os.chmod(dest, 0o600)
-    rc, result = run_main(profiles_mod, capsys, diff=True, courses=courses, dest=str(dest))
-    assert result["changes"] == ["content", "mode 0600->0644"]
-    assert '"memory": "2G"' in result["diff"]["before"] and '"memory": "3G"' in result["diff"]["after"]
+    rc, result = run_main(profiles_mod, capsys, diff=True, courses=courses, **kw)
+    assert result["changes"] == ["content", "mode 0600->0644"] and list(result["files"]) == [str(dest)]
+    assert '"memory": "2G"' in result["diff"][0]["before"] and '"memory": "3G"' in result["diff"][0]["after"]
     assert json.loads(dest.read_text())["courses"]["mlbp2026"]["resources"]["memory"] == "3G"
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
 
@@ -677,13 +689,15 @@ def ansible_env():
 def test_profiles_module_runs_through_ansible(tmp_path):
     """Through ansible itself: the module_utils it imports are shipped with it."""
     dest = tmp_path / "courses.json"
-    args = json.dumps({"courses": sample_courses(), "dest": str(dest)})
+    args = json.dumps({"courses": sample_courses(), "dest": str(dest),
+                       "settings": {"nbgrader_config_root": str(tmp_path / "nbgrader")}})
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=" + sys.executable,
                            "-m", "jupyter_course_profiles", "-a", args], capture_output=True, text=True,
                           env=ansible_env(), cwd=REPO_ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "CHANGED" in proc.stdout and dest.is_file()
+    assert (tmp_path / "nbgrader/mlbp2026/instructor/nbgrader_config.py").is_file()
 
 
 @pytest.mark.parametrize("name", ["jupyter_course_groups", "jupyter_course_dirs", "jupyter_course_profiles"])

@@ -4,8 +4,11 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "roles" / "jupyterhub" / "files"))
-import coursehub_courses as rules  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "module_utils"))  # the hub imports it as a top-level module
+sys.path.insert(0, str(ROOT / "roles" / "jupyterhub" / "files"))
+from module_utils import course_access as rules  # noqa: E402
 
 SETTINGS = {
     "shareddata_root": "/srv/coursehub/shareddata",
@@ -102,8 +105,10 @@ def test_instructor_unit_writes_course_and_shares_by_group():
 
 
 def test_catalog_reloads_on_change(tmp_path):
+    import coursehub_catalog
+
     path = tmp_path / "courses.json"
-    catalog = rules.CourseCatalog(str(path))
+    catalog = coursehub_catalog.CourseCatalog(str(path))
     assert catalog.courses() == {}
     path.write_text('{"courses": {"a2026": {}}}')
     assert set(catalog.courses()) == {"a2026"}

@@ -2,12 +2,16 @@
 that reaches the hub only through the port published on 127.0.0.1."""
 import os
 import pathlib
+import json
 import re
+import ssl
 import time
+import uuid
 
 import pytest
 import requests
 import testinfra
+import websocket
 
 PROJECT = pathlib.Path(__file__).resolve().parents[3]
 INSTANCE = os.environ.get("COURSEHUB_INSTANCE", "coursehub-molecule")
@@ -68,11 +72,66 @@ class HubSession(requests.Session):
         assert xsrf, "the spawn form carries no _xsrf field"
         return self.post(self.url("/hub/spawn"), data={"course": choice, "_xsrf": xsrf.group(1)})
 
+    def stop(self, username):
+        """Stop the user's server through the hub API, as the hub's home page does."""
+        xsrf = self.cookies.get("_xsrf", path="/hub/") or ""
+        response = self.delete(self.url(f"/hub/api/users/{username}/server"), headers={"X-XSRFToken": xsrf})
+        assert response.status_code in (202, 204, 400), response.status_code
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            user = self.get(self.url("/hub/api/user")).json()
+            if not user.get("servers"):
+                return
+            time.sleep(1)
+        raise AssertionError(f"server of {username} did not stop")
+
     def offered(self):
         """The course choices the spawn form offers."""
         form = self.get(self.url("/hub/spawn"))
         form.raise_for_status()
         return re.findall(r'<option value="([^"]+)"', form.text)
+
+    def run_code(self, username, code, timeout=60):
+        """Run Python in a new kernel of the user's server, over the kernel
+        websocket as JupyterLab does; returns (stdout, error name or None)."""
+        base = f"/user/{username}/api/kernels"
+        self.get(self.url(f"/user/{username}/lab"))  # sets the server's _xsrf cookie
+        xsrf = self.cookies.get("_xsrf", path=f"/user/{username}/") or ""
+        kernel = self.post(self.url(base), json={}, headers={"X-XSRFToken": xsrf})
+        assert kernel.status_code == 201, f"no kernel for {username}: {kernel.status_code} {kernel.text[:200]}"
+        kernel_id = kernel.json()["id"]
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
+        ws = websocket.create_connection(
+            BASE_URL.replace("https://", "wss://") + f"{base}/{kernel_id}/channels",
+            header=[f"Cookie: {cookie}"], sslopt={"ca_certs": self.verify, "cert_reqs": ssl.CERT_REQUIRED},
+            timeout=timeout,
+        )
+        try:
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "username": username, "session": uuid.uuid4().hex,
+                           "msg_type": "execute_request", "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "channel": "shell",
+                "content": {"code": code, "silent": False, "store_history": False,
+                            "user_expressions": {}, "allow_stdin": False},
+            }))
+            out, error = [], None
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = msg["msg_type"]
+                if kind == "stream":
+                    out.append(msg["content"]["text"])
+                elif kind == "error":
+                    error = msg["content"]["ename"]
+                elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            return "".join(out), error
+        finally:
+            ws.close()
+            self.delete(self.url(f"{base}/{kernel_id}"), headers={"X-XSRFToken": xsrf})
 
     def xsrf_headers(self):
         return {"X-XSRFToken": self.cookies.get("_xsrf", path="/hub/") or ""}

@@ -1,7 +1,7 @@
 """SystemdSpawner that starts a user's server for one course.
 
 The spawn form offers the courses the user may start (courses.json and the
-user's unix groups, see coursehub_courses). The choice is checked again on
+user's unix groups; the rules are module_utils/course_access.py). The choice is checked again on
 the server for every path in (form, query, REST API): a forged request gets
 403 and no unit is created.
 """
@@ -11,7 +11,8 @@ from systemdspawner import SystemdSpawner
 from tornado import web
 from traitlets import Dict, Unicode
 
-import coursehub_courses as rules
+import course_access as rules
+from coursehub_catalog import CourseCatalog, user_groups
 
 
 class CourseSpawner(SystemdSpawner):
@@ -37,10 +38,10 @@ class CourseSpawner(SystemdSpawner):
     @property
     def catalog(self):
         # One catalog per file for the whole hub: it re-reads the file only on change.
-        return self._catalogs.setdefault(self.courses_json, rules.CourseCatalog(self.courses_json))
+        return self._catalogs.setdefault(self.courses_json, CourseCatalog(self.courses_json))
 
     def _groups(self):
-        return rules.user_groups(self.user.name)
+        return user_groups(self.user.name)
 
     def _options_form_default(self):
         return self.render_form

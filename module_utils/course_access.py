@@ -1,56 +1,18 @@
-"""Which courses a user may start, and what a course server gets.
+# -*- coding: utf-8 -*-
+"""Who may start which course, and what a course server gets.
 
-Pure logic over the data in /etc/jupyterhub/courses.json (written by the
-jupyter_course_profiles module) and a user's unix groups. It makes no system
-calls except in CourseCatalog (stat/read of the JSON) and user_groups (NSS),
-so the rules are unit-tested without a hub.
+Pure logic over the profiles in courses.json (``course_model.desired_profiles``)
+and a user's group names; no system calls. The hub extension
+(roles/jupyterhub/files/coursehub_spawner.py, which gets a copy of this file)
+and the Kubernetes rendering (``kubespawner_profiles``, ``coursectl render``)
+both use it, so the two backends offer the same courses to the same users.
 """
-import grp
-import json
-import os
-import pwd
+import posixpath
 
 PERSONAL = "personal"
 INSTRUCTOR = "instructor"
 STUDENT = "student"
 HIDDEN_STATES = ("archived", "absent")
-
-
-class CourseCatalog:
-    """courses.json, reloaded whenever the file changes (no hub restart)."""
-
-    def __init__(self, path):
-        self.path = path
-        self._stamp = None
-        self._courses = {}
-
-    def courses(self):
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            self._stamp, self._courses = None, {}
-            return self._courses
-        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if stamp != self._stamp:
-            with open(self.path, encoding="utf-8") as handle:
-                self._courses = json.load(handle).get("courses", {})
-            self._stamp = stamp
-        return self._courses
-
-
-def user_groups(username):
-    """Names of the user's groups through NSS, so local groups, LDAP and sssd all count."""
-    try:
-        entry = pwd.getpwnam(username)
-    except KeyError:
-        return set()
-    names = set()
-    for gid in os.getgrouplist(username, entry.pw_gid):
-        try:
-            names.add(grp.getgrgid(gid).gr_name)
-        except KeyError:
-            continue
-    return names
 
 
 def modes_for(course, groups):
@@ -139,7 +101,7 @@ def unit_settings(course, slug, mode, settings):
         "COURSEHUB_COURSE": slug,
         "COURSEHUB_MODE": mode,
         "JUPYTER_IMAGE_SPEC": course.get("image") or course.get("environment") or "default",
-        "JUPYTER_CONFIG_PATH": os.path.join(settings["nbgrader_config_root"], slug, mode),
+        "JUPYTER_CONFIG_PATH": posixpath.join(settings["nbgrader_config_root"], slug, mode),
     }
     return {
         "mem_limit": course["resources"]["memory"],
