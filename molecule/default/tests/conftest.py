@@ -2,6 +2,7 @@
 that reaches the hub only through the port published on 127.0.0.1."""
 import os
 import pathlib
+import html
 import json
 import re
 import ssl
@@ -65,12 +66,13 @@ class HubSession(requests.Session):
         )
 
     def spawn(self, choice):
-        """Submit the spawn form as a browser would; returns the response."""
+        """Submit the spawn form as a browser would (its action URL carries the
+        _xsrf token); returns the response."""
         form = self.get(self.url("/hub/spawn"))
         form.raise_for_status()
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
-        assert xsrf, "the spawn form carries no _xsrf field"
-        return self.post(self.url("/hub/spawn"), data={"course": choice, "_xsrf": xsrf.group(1)})
+        action = re.search(r'<form[^>]*action="([^"]+)"', form.text)
+        assert action, f"no spawn form at {form.url}"
+        return self.post(self.url(html.unescape(action.group(1))), data={"course": choice})
 
     def stop(self, username):
         """Stop the user's server through the hub API, as the hub's home page does."""

@@ -46,7 +46,8 @@ def acl(host, path, default=False):
     flag = "-d" if default else ""
     out = host.check_output(f"getfacl -pc {flag} {path}")
     entries = {line.split("#")[0].strip() for line in out.splitlines() if line.strip()}
-    return {e for e in entries if e}
+    # getfacl -d prints default entries with a "default:" prefix; compare without it.
+    return {e.removeprefix("default:") for e in entries if e}
 
 
 def named(entries):

@@ -36,6 +36,7 @@ def spawned(ca_file, password, host):
     assert spawn.status_code == 200, spawn.status_code
     status = session.wait_for_server(USER)
     yield session, status
+    session.stop(USER)
     session.close()
 
 
