@@ -6,7 +6,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help setup demo demo-down test lint unit molecule clean
+.PHONY: help setup demo demo-down demo-test test lint unit molecule clean
 
 help:
 	@echo "make demo   - demo hub in a local container at https://127.0.0.1:8443"
@@ -19,6 +19,10 @@ setup:
 
 demo: setup
 	@bash scripts/demo.sh
+
+# Logs in on the running demo through its login form.
+demo-test: setup
+	python -m pytest tests/demo -q -p no:cacheprovider
 
 demo-down:
 	-docker rm -f coursehub-demo
@@ -33,9 +37,9 @@ unit: setup
 molecule: setup
 	molecule test --all
 
-# pytest prints the last line: molecule's verify steps run before, and the
-# unit tests (which include the playbook-level checks) come last.
-test: setup lint molecule unit
+# The demo is brought up and logged into as well, since the README promises it.
+# pytest prints the last line: the unit tests come last.
+test: setup lint molecule demo demo-test unit
 
 clean: demo-down
 	-molecule destroy --all

@@ -77,9 +77,13 @@ class HubSession(requests.Session):
     def stop(self, username):
         """Stop the user's server through the hub API, as the hub's home page does."""
         xsrf = self.cookies.get("_xsrf", path="/hub/") or ""
-        response = self.delete(self.url(f"/hub/api/users/{username}/server"), headers={"X-XSRFToken": xsrf})
-        assert response.status_code in (202, 204, 400), response.status_code
         deadline = time.monotonic() + 60
+        while True:  # 503 while a restarted hub is still starting up
+            response = self.delete(self.url(f"/hub/api/users/{username}/server"), headers={"X-XSRFToken": xsrf})
+            if response.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert response.status_code in (202, 204, 400), response.status_code
         while time.monotonic() < deadline:
             user = self.get(self.url("/hub/api/user")).json()
             if not user.get("servers"):

@@ -24,6 +24,13 @@ CASES = [
     ({"jupyterhub_admin_users": ["Bad User"]}, "jupyterhub_admin_users"),
     ({"user_env_extra_packages": ["numpy"]}, "user_env_extra_packages"),
     ({"jupyterhub_cpu_limit": "lots"}, "jupyterhub_cpu_limit"),
+    # A bad course file stops site.yml too, before the hub changes.
+    ({"course_mlbp2026": {"name": "ML", "state": "archive", "owner": "teacher1", "instructors": ["teacher1"],
+                          "start": "2026-09-01", "end": "2026-12-18"}},
+     "group_vars/courses/mlbp2026.yml: course_mlbp2026.state"),
+    ({"course_mlbp2026": {"name": "ML", "owner": "teacher1", "instuctors": ["teacher1"],
+                          "start": "2026-09-01", "end": "2026-12-18"}},
+     "course_mlbp2026.instuctors: unknown key"),
 ]
 
 
@@ -31,15 +38,18 @@ CASES = [
 def inventory(tmp_path_factory):
     path = tmp_path_factory.mktemp("inv") / "hosts.yml"
     path.write_text(json.dumps({
-        "all": {"children": {"hub": {"hosts": {INSTANCE: {
-            "ansible_connection": "community.docker.docker",
-            "jupyterhub_admin_users": ["teacher1"],
-        }}}}}
+        "all": {"children": {
+            "hub": {"hosts": {INSTANCE: {
+                "ansible_connection": "community.docker.docker",
+                "jupyterhub_admin_users": ["teacher1"],
+            }}},
+            "courses": {"children": {"hub": {}}},
+        }}
     }))
     return str(path)
 
 
-@pytest.mark.parametrize("extra,variable", CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize("extra,variable", CASES, ids=[c[1].split(": ")[-1] for c in CASES])
 def test_bad_variable_fails_before_any_change(host, inventory, extra, variable):
     before = host.check_output(SNAPSHOT)
     env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")

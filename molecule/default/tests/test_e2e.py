@@ -32,6 +32,7 @@ def spawned(ca_file, password, host):
     response = session.login(USER, password)
     assert response.status_code == 302, f"login failed: {response.status_code}"
     assert response.headers["Location"].endswith("/hub/home")
+    session.stop(USER)
     spawn = session.spawn("personal")
     assert spawn.status_code == 200, spawn.status_code
     status = session.wait_for_server(USER)

@@ -18,6 +18,7 @@ def login(ca_file, password):
         session = HubSession(ca_file)
         response = session.login(username, password)
         assert response.status_code == 302, f"{username} could not log in"
+        session.stop(username)  # start from no server, whatever an earlier test left
         sessions.append(session)
         return session
 
@@ -112,6 +113,7 @@ print("exchanges", sorted(os.listdir("/srv/nbgrader/exchange")))
 def student_server(ca_file, password):
     session = HubSession(ca_file)
     assert session.login("student1", password).status_code == 302
+    session.stop("student1")
     assert session.spawn("deeplearn2026").status_code == 200
     session.wait_for_server("student1")
     yield session
@@ -181,7 +183,7 @@ def test_new_course_appears_without_hub_restart(login, host, tmp_path):
         run = subprocess.run(play + ["-e", f"@{extra}"], cwd=PROJECT, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stdout[-3000:]
         time.sleep(1)
-        assert EXTRA_COURSE in login("student1").offered()
+        assert EXTRA_COURSE in login("student3").offered()
         assert host.check_output("systemctl show -p MainPID --value jupyterhub").strip() == hub_pid
     finally:
         subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=600)
