@@ -7,6 +7,13 @@ NAME=coursehub-demo
 IMAGE="${COURSEHUB_BASE_IMAGE:-coursehub-base:bookworm}"
 PORT=8443
 
+# The accounts' password lives in .demo/password of this checkout. A container
+# left by another checkout has other passwords: start that one afresh.
+if [ ! -s .demo/password ] && docker container inspect "$NAME" >/dev/null 2>&1; then
+    echo ">> removing $NAME, made by another checkout"
+    docker rm -f "$NAME" >/dev/null
+fi
+
 if ! docker container inspect "$NAME" >/dev/null 2>&1; then
     echo ">> starting container $NAME"
     docker run -d --name "$NAME" --hostname "$NAME" \
