@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
 need_pkgs=()
-for pkg in docker.io debootstrap acl python3-venv; do
+for pkg in docker.io debootstrap acl python3-venv python3-apt; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$pkg")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -47,10 +47,10 @@ def system_python_has_apt():
                           stderr=subprocess.DEVNULL).returncode == 0
 
 
-pytestmark = [
-    pytest.mark.skipif(ansible_playbook() is None, reason="ansible-playbook is not installed"),
-    pytest.mark.skipif(not system_python_has_apt(), reason="the apt task needs python3-apt (a Debian host)"),
-]
+def test_prerequisites():
+    """Fail loudly rather than skip: `make setup` installs both."""
+    assert ansible_playbook() is not None, "ansible-playbook is not installed (make setup)"
+    assert system_python_has_apt(), "the role's apt task needs python3-apt on this host (make setup)"
 
 
 def course(i):
