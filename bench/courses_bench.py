@@ -438,14 +438,25 @@ def bench(args, tmp, rows, results):
     naive = Workspace(tmp, "naive")
     naive_courses = validated(course_set("naive", args.naive_n), naive.courses_dir)
     data = naive_vars(naive_courses)
-    vars_file = os.path.join(naive.dir, "naive_vars.json")
-    with open(vars_file, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    playbook = os.path.join(REPO, "bench", "naive_courses.yml")
-    naive_first, _ = run_playbook(playbook, naive.inventory, var_files=[vars_file])
-    row("d. naive first converge", args.naive_n, naive_first)
-    naive_rerun, _ = run_playbook(playbook, naive.inventory, var_files=[vars_file])
-    row("d. naive rerun", args.naive_n, naive_rerun)
+    if args.naive_from:
+        # The naive loops take many minutes; reuse an earlier run's figures at the same N.
+        with open(args.naive_from, encoding="utf-8") as handle:
+            earlier = json.load(handle)["naive"]
+        if earlier["n"] != args.naive_n:
+            raise SystemExit("--naive-from has N=%s, not --naive-n %d" % (earlier["n"], args.naive_n))
+        naive_first, naive_rerun = earlier["first"], earlier["rerun"]
+        results["naive_from"] = args.naive_from
+        note = " (from %s)" % os.path.basename(args.naive_from)
+    else:
+        vars_file = os.path.join(naive.dir, "naive_vars.json")
+        with open(vars_file, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        playbook = os.path.join(REPO, "bench", "naive_courses.yml")
+        naive_first, _ = run_playbook(playbook, naive.inventory, var_files=[vars_file])
+        naive_rerun, _ = run_playbook(playbook, naive.inventory, var_files=[vars_file])
+        note = ""
+    row("d. naive first converge" + note, args.naive_n, naive_first)
+    row("d. naive rerun" + note, args.naive_n, naive_rerun)
     scale = float(args.n) / args.naive_n
     for phase, summary in (("first converge", naive_first), ("rerun", naive_rerun)):
         rows.append({"phase": "d. naive %s, extrapolated" % phase, "n": args.n,
@@ -500,6 +511,8 @@ def main():
     parser.add_argument("--naive-n", type=int, default=10, help="courses for phase d (default 10)")
     parser.add_argument("--keep", action="store_true", help="keep the container %s" % CONTAINER)
     parser.add_argument("--output", help="JSON results (default bench/results/courses-<date>.json)")
+    parser.add_argument("--naive-from", metavar="JSON",
+                        help="take phase d's naive figures from an earlier results file instead of rerunning them")
     args = parser.parse_args()
     if not 1 <= args.naive_n <= args.n <= 9999:
         parser.error("need 1 <= --naive-n <= --n <= 9999")
