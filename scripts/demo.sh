@@ -8,15 +8,20 @@ IMAGE="${COURSEHUB_BASE_IMAGE:-coursehub-base:bookworm}"
 PORT=8443
 
 # The accounts' password lives in .demo/password of this checkout. A container
-# left by another checkout has other passwords: start that one afresh.
-if [ ! -s .demo/password ] && docker container inspect "$NAME" >/dev/null 2>&1; then
-    echo ">> removing $NAME, made by another checkout"
-    docker rm -f "$NAME" >/dev/null
+# made by another checkout (or before that file) has other passwords: start
+# that one afresh.
+CHECKOUT="$(pwd)"
+if docker container inspect "$NAME" >/dev/null 2>&1; then
+    owner="$(docker container inspect -f '{{ index .Config.Labels "coursehub.checkout" }}' "$NAME")"
+    if [ ! -s .demo/password ] || [ "$owner" != "$CHECKOUT" ]; then
+        echo ">> removing $NAME, made by another checkout"
+        docker rm -f "$NAME" >/dev/null
+    fi
 fi
 
 if ! docker container inspect "$NAME" >/dev/null 2>&1; then
     echo ">> starting container $NAME"
-    docker run -d --name "$NAME" --hostname "$NAME" \
+    docker run -d --name "$NAME" --hostname "$NAME" --label "coursehub.checkout=$CHECKOUT" \
         --cap-add SYS_ADMIN --cap-add NET_ADMIN \
         --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
