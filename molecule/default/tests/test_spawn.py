@@ -1,6 +1,7 @@
 """Per-course spawning through the real hub (issue 5): who is offered what,
 server-side refusal, and what a course server gets inside."""
 import json
+import re
 import subprocess
 import time
 
@@ -132,6 +133,18 @@ def test_student_server_inside(student_server):
     assert "exchanges []" in lines, out  # deeplearn2026 has no exchange, and sees no other course's
 
 
+def test_student_server_has_no_formgrader(student_server):
+    """Grading belongs to instructors: the formgrader extension is not loaded,
+    while the students' assignment list is."""
+    assert student_server.get(student_server.url("/user/student1/formgrader")).status_code == 404
+    assignments = student_server.get(student_server.url("/user/student1/assignments?course_id=deeplearn2026"))
+    assert assignments.status_code == 200, assignments.status_code
+    page = student_server.get(student_server.url("/user/student1/lab"))
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  page.text, re.S).group(1))
+    assert "@jupyter/nbgrader:formgrader" in config["disabledExtensions"], config["disabledExtensions"]
+
+
 def test_student_server_limits(student_server, host):
     unit = "jupyter-student1-singleuser"
     assert host.check_output(f"systemctl show -p MemoryMax --value {unit}").strip() == str(4 * 1024**3)
@@ -164,6 +177,9 @@ def test_instructor_server_writes_course_for_the_group(login, host):
         assert "group jupyter-mlbp2026" in lines and "group_rw True" in lines and "other 0o0" in lines, out
         assert "exchanges ['mlbp2026']" in lines, out
         assert "config /etc/coursehub/nbgrader/mlbp2026/instructor" in lines, out
+        # Formgrader is loaded for instructors (students get 404, see above).
+        formgrader = session.get(session.url("/user/teacher1/formgrader"))
+        assert formgrader.status_code == 200 and "<title>nbgrader formgrade</title>" in formgrader.text
     finally:
         session.stop("teacher1")
 
