@@ -61,7 +61,7 @@ class CourseSpawner(SystemdSpawner):
 
     def _choose(self, value):
         try:
-            slug, mode = (rules.PERSONAL, rules.STUDENT) if value == rules.PERSONAL else rules.decode(value)
+            slug, mode = rules.decode(value)  # "personal" decodes to (personal, student)
         except ValueError as exc:
             raise web.HTTPError(400, str(exc)) from None
         reason = rules.authorize(self.catalog.courses(), self._groups(), slug, mode)
