@@ -103,6 +103,11 @@ def unit_settings(course, slug, mode, settings):
         "JUPYTER_IMAGE_SPEC": course.get("image") or course.get("environment") or "default",
         "JUPYTER_CONFIG_PATH": posixpath.join(settings["nbgrader_config_root"], slug, mode),
     }
+    if instructor:
+        # /course belongs to root (the course group shares it), and git refuses a
+        # repository its user does not own unless it is a safe.directory.
+        environment.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory",
+                            "GIT_CONFIG_VALUE_0": settings.get("course_mount", "/course")})
     return {
         "mem_limit": course["resources"]["memory"],
         "cpu_limit": float(course["resources"]["cpus"]),

@@ -161,6 +161,8 @@ DEFAULT_SETTINGS = {
     # nbgrader in every course server
     "nbgrader_timezone": "UTC",
     "nbgrader_max_file_size_kb": 100000,
+    # module (in every user environment) with coursehub's nbgrader exchange classes
+    "nbgrader_exchange_module": "coursehub_exchange",
 }
 
 _PATH_SETTINGS = ("course_root", "exchange_root", "shareddata_root", "home_root", "courses_json", "nbgrader_config_root",
@@ -1073,7 +1075,22 @@ STUDENT_DISABLED_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:creat
 STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 
 
-def _nbgrader_config(course, settings):
+# Instructor mode only: SQLite creates a database 0644, which the default ACL
+# of /course cannot widen, so a second instructor could not write the
+# gradebook the first one created.  Make it group-writable up front.
+_GRADEBOOK_GUARD = [
+    "# The gradebook is shared by the course group: create it group-writable",
+    "# (SQLite would make it 0644) and widen one this user made before.",
+    "import os",
+    "_gradebook = os.path.join(%(root)s, \"gradebook.db\")",
+    "if os.access(%(root)s, os.W_OK):",
+    "    os.close(os.open(_gradebook, os.O_CREAT | os.O_WRONLY, 0o660))",
+    "    if os.stat(_gradebook).st_uid == os.getuid():",
+    "        os.chmod(_gradebook, 0o660)",
+]
+
+
+def _nbgrader_config(course, settings, mode):
     lines = [
         "# Managed by coursehub (jupyter_course_profiles): nbgrader for course %s." % course["slug"],
         "c = get_config()  # noqa: F821",
@@ -1086,8 +1103,29 @@ def _nbgrader_config(course, settings):
         "c.Exchange.path_includes_course = True",
         "c.Exchange.timezone = %s" % json.dumps(settings["nbgrader_timezone"]),
         "c.Autograde.create_student = True",
-    ]
+        "# coursehub's exchange: submissions and feedback readable only by their student and the",
+        "# instructors (nbgrader's own leaves them world-readable); installed by the user_env role.",
+        "c.ExchangeFactory.submit = %s" % json.dumps(settings["nbgrader_exchange_module"] + ".ExchangeSubmit"),
+        "c.ExchangeFactory.release_feedback = %s" % json.dumps(
+            settings["nbgrader_exchange_module"] + ".ExchangeReleaseFeedback"),
+    ] + ([line % {"root": json.dumps(settings["course_mount"])} for line in _GRADEBOOK_GUARD]
+         if mode == "instructor" else [])
     return "\n".join(lines) + "\n"
+
+
+def _instructor_server_config(course, settings):
+    # formgrader refuses a course directory outside the server's root
+    # ("nbgrader_bad_setup"), and /course is outside the home: so an
+    # instructor-mode server is rooted at "/" and its file browser opens in
+    # the home.  The user runs as themselves either way; "/" shows nothing
+    # their own shell could not.
+    return "\n".join([
+        "# Managed by coursehub (jupyter_course_profiles): instructor mode of %s." % course["slug"],
+        "import os",
+        "c = get_config()  # noqa: F821",
+        "c.ServerApp.root_dir = \"/\"",
+        "c.ContentsManager.preferred_dir = os.path.expanduser(\"~\").lstrip(\"/\")",
+    ]) + "\n"
 
 
 def desired_course_configs(courses, settings=None):
@@ -1102,10 +1140,9 @@ def desired_course_configs(courses, settings=None):
     for course in sorted(_live(courses), key=lambda c: c["slug"]):
         if course["state"] == "archived":
             continue
-        config = _nbgrader_config(course, settings)
         for mode in ("student", "instructor"):
             base = "%s/%s/%s" % (settings["nbgrader_config_root"], course["slug"], mode)
-            files[base + "/nbgrader_config.py"] = config
+            files[base + "/nbgrader_config.py"] = _nbgrader_config(course, settings, mode)
             disabled_lab = STUDENT_DISABLED_LAB if mode == "student" else ()
             disabled_server = STUDENT_DISABLED_SERVER if mode == "student" else ()
             files[base + "/labconfig/page_config.json"] = json.dumps(
@@ -1113,6 +1150,8 @@ def desired_course_configs(courses, settings=None):
             files[base + "/jupyter_server_config.json"] = json.dumps(
                 {"ServerApp": {"jpserver_extensions": {name: False for name in disabled_server}}},
                 indent=2, sort_keys=True) + "\n"
+            if mode == "instructor":
+                files[base + "/jupyter_server_config.py"] = _instructor_server_config(course, settings)
     return files
 
 

@@ -2,6 +2,8 @@
 
 import datetime
 import json
+import os
+import stat
 
 import pytest
 
@@ -142,6 +144,55 @@ def test_profiles(courses):
 def test_profiles_are_byte_stable(courses):
     first = json.dumps(m.desired_profiles(courses), sort_keys=True)
     assert json.dumps(m.desired_profiles(list(reversed(courses))), sort_keys=True) == first
+
+
+def run_config(text, course_mount):
+    """Execute a generated Python config as traitlets would, with /course moved to course_mount."""
+    from traitlets.config import Config
+    config = Config()
+    exec(compile(text.replace('"/course"', json.dumps(course_mount)), "<config>", "exec"),
+         {"get_config": lambda: config})
+    return config
+
+
+def test_course_configs_per_mode(courses, tmp_path):
+    files = m.desired_course_configs(courses)
+    base = "/etc/coursehub/nbgrader/mlbp2026/"
+    student, instructor = files[base + "student/nbgrader_config.py"], files[base + "instructor/nbgrader_config.py"]
+    for text in (student, instructor):
+        config = run_config(text, str(tmp_path / "absent"))
+        assert config.CourseDirectory.course_id == "mlbp2026" and config.CourseDirectory.groupshared is True
+        assert config.Exchange.path_includes_course is True and config.Autograde.create_student is True
+        assert config.ExchangeFactory.submit == "coursehub_exchange.ExchangeSubmit"
+        assert config.ExchangeFactory.release_feedback == "coursehub_exchange.ExchangeReleaseFeedback"
+    assert "gradebook" not in student
+    # Only instructor mode is rooted at "/" (formgrader needs /course under the root).
+    assert base + "student/jupyter_server_config.py" not in files
+    server = run_config(files[base + "instructor/jupyter_server_config.py"], "/course")
+    assert server.ServerApp.root_dir == "/"
+    assert server.ContentsManager.preferred_dir == os.path.expanduser("~").lstrip("/")
+
+
+def test_instructor_config_makes_the_gradebook_group_writable(courses, tmp_path):
+    text = m.desired_course_configs(courses)["/etc/coursehub/nbgrader/mlbp2026/instructor/nbgrader_config.py"]
+    old_umask = os.umask(0o022)
+    try:
+        run_config(text, str(tmp_path))
+        gradebook = tmp_path / "gradebook.db"
+        assert stat.S_IMODE(gradebook.stat().st_mode) == 0o660
+        gradebook.chmod(0o644)  # as SQLite would have made it
+        gradebook.write_bytes(b"SQLite format 3\0")
+        run_config(text, str(tmp_path))
+        assert stat.S_IMODE(gradebook.stat().st_mode) == 0o660 and gradebook.read_bytes().startswith(b"SQLite")
+    finally:
+        os.umask(old_umask)
+    # Somewhere the user cannot write (a student's server has no /course): nothing happens.
+    run_config(text, str(tmp_path / "absent"))
+    assert not (tmp_path / "absent").exists()
+
+
+def test_archived_courses_get_no_course_config(courses):
+    assert not any("/oldstats2025/" in path for path in m.desired_course_configs(courses))
 
 
 def test_exports_and_shares(courses):

@@ -102,6 +102,14 @@ def test_instructor_unit_writes_course_and_shares_by_group():
     assert "/srv/coursehub/course/pub2026/data:/coursedata" in props["BindPaths"]
     assert props["UMask"] == "0007"
     assert props["SupplementaryGroups"] == "jupyter-pub2026"
+    # git accepts the root-owned, group-shared /course only as a safe.directory.
+    env = unit["environment"]
+    assert (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) == ("1", "safe.directory", "/course")
+
+
+def test_student_unit_gets_no_git_override():
+    unit = rules.unit_settings(COURSES["pub2026"], "pub2026", "student", SETTINGS)
+    assert not any(key.startswith("GIT_") for key in unit["environment"])
 
 
 def test_catalog_reloads_on_change(tmp_path):

@@ -1,0 +1,371 @@
+"""nbgrader end to end through the hub (issue 6): release, fetch, submit,
+collect, autograde, feedback and grades, with two instructors and two students.
+
+Every step is done by the user concerned, in that user's own course server,
+over HTTPS through the hub: the nbgrader REST endpoints the lab extensions
+call (formgrader API, assignment list), the Jupyter contents API, or a kernel
+of that server. Root on the instance only looks (to learn a file name that a
+negative check then tries to open as a student).
+
+The tests run in file order and share one cycle; each step asserts what it
+needs from the steps before.
+"""
+import csv
+import io
+import json
+import time
+
+import pytest
+from conftest import HubSession
+
+COURSE = "mlbp2026"
+PRIVATE = "privsec2026"
+ASSIGNMENT = "ps1"
+COURSE_FILES = f"/srv/coursehub/course/{COURSE}/files"
+INBOUND = f"/srv/nbgrader/exchange/{COURSE}/inbound"
+FEEDBACK = f"/srv/nbgrader/exchange/{COURSE}/feedback"
+RUN = str(int(time.time()))  # makes each run's commits real changes
+CORRECT = "def square(x):\n    return x * x  # S1-RIGHT-ANSWER\n"
+WRONG = "def square(x):\n    return x + 1  # S2-WRONG-ANSWER\n"
+
+
+def nbgrader_cell(cell_type, source, **meta):
+    cell = {"cell_type": cell_type, "metadata": {"nbgrader": dict(meta, schema_version=3)}, "source": source}
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+SOURCE_NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        nbgrader_cell("markdown", f"Write `square(x)`. (run {RUN})", grade=False, solution=False, locked=True, grade_id="intro"),
+        nbgrader_cell("code", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION\n",
+                      grade=False, solution=True, locked=False, grade_id="square"),
+        nbgrader_cell("code", "assert square(2) == 4\n### BEGIN HIDDEN TESTS\nassert square(3) == 9\n"
+                      "### END HIDDEN TESTS\n",
+                      grade=True, solution=False, locked=True, points=1, grade_id="test_square"),
+    ],
+}
+
+
+class Server:
+    """One user's running server, reached through the hub as their browser would."""
+
+    def __init__(self, session, user):
+        self.session, self.user = session, user
+        self.base = f"/user/{user}/"
+
+    def request(self, method, path, **kwargs):
+        xsrf = self.session.cookies.get("_xsrf", path=self.base) or ""
+        return self.session.request(method, self.session.url(self.base + path),
+                                    headers={"X-XSRFToken": xsrf}, **kwargs)
+
+    def nbgrader(self, path, **data):
+        """POST to an nbgrader endpoint; the JSON answer (formgrader: {"success": ..., "log": ...})."""
+        response = self.request("POST", path, data=data)
+        assert response.status_code == 200, f"{self.user} POST {path}: {response.status_code} {response.text[:300]}"
+        return response.json()
+
+    def formgrader(self, path):
+        result = self.nbgrader("formgrader/api/" + path)
+        assert result.get("success"), f"{self.user} formgrader {path}: {result.get('log')}\n{result.get('error')}"
+        return result
+
+    def assignments(self, course=COURSE, action=None):
+        """The Assignments list (GET) or one of its actions (fetch, submit, fetch_feedback)."""
+        if action is None:
+            response = self.request("GET", "assignments", params={"course_id": course})
+            assert response.status_code == 200, response.text[:300]
+            return response.json()
+        return self.nbgrader(f"assignments/{action}", course_id=course, assignment_id=ASSIGNMENT)
+
+    def put_file(self, path, content, kind="file"):
+        model = {"type": kind, "format": "text" if kind == "file" else None, "content": content}
+        if kind == "notebook":
+            model["format"] = "json"
+        response = self.request("PUT", f"api/contents/{path}", json=model)
+        assert response.status_code in (200, 201), f"{self.user} PUT {path}: {response.status_code} {response.text}"
+
+    def get_file(self, path):
+        return self.request("GET", f"api/contents/{path}", params={"content": "1"})
+
+    def mkdir(self, path):
+        response = self.request("PUT", f"api/contents/{path}", json={"type": "directory"})
+        assert response.status_code in (200, 201), f"{self.user} mkdir {path}: {response.status_code}"
+
+    def python(self, code):
+        """Run code in a kernel of this server; returns stdout (fails on an exception)."""
+        out, error = self.session.run_code(self.user, code, timeout=120)
+        assert error is None, f"{self.user}: {error}\n{out}"
+        return out
+
+    def outcome(self, code):
+        """Run an expression in this server's kernel and return its repr'd value, errors included."""
+        out, error = self.session.run_code(self.user, f"try:\n    print(repr({code}))\n"
+                                                      "except OSError as exc:\n    print(type(exc).__name__)")
+        assert error is None, out
+        return out.strip()
+
+
+@pytest.fixture(scope="module")
+def cycle(ca_file, password, host):
+    """Shared state of the cycle: who plays which part, their servers, timings."""
+    members = host.group(f"jupyter-{COURSE}").members
+    assert "teacher1" in members and len(members) >= 2, members
+    state = {"A": "teacher1", "B": sorted(m for m in members if m != "teacher1")[0],
+             "S1": "student1", "S2": "student2", "servers": {}, "sessions": [], "times": {}}
+    state["t0"] = time.monotonic()
+
+    def server(role, choice):
+        user = state[role]
+        session = HubSession(ca_file)
+        state["sessions"].append(session)
+        assert session.login(user, password).status_code == 302
+        session.stop(user)
+        response = session.spawn(choice)
+        assert response.status_code == 200, f"{user} could not start {choice}: {response.status_code}"
+        session.wait_for_server(user)
+        state["servers"][role] = Server(session, user)
+        return state["servers"][role]
+
+    state["start"] = server
+    yield state
+    for role, srv in state["servers"].items():
+        srv.session.stop(srv.user)
+    for session in state["sessions"]:
+        session.close()
+    # Leave the instance as the other tests expect it: no ps1 anywhere.
+    host.run(f"rm -rf {COURSE_FILES}/source/{ASSIGNMENT} {COURSE_FILES}/release/{ASSIGNMENT} "
+             f"{COURSE_FILES}/submitted {COURSE_FILES}/autograded {COURSE_FILES}/feedback "
+             f"{COURSE_FILES}/gradebook.db /srv/nbgrader/exchange/*/outbound/{ASSIGNMENT} "
+             f"{INBOUND}/* {FEEDBACK}/* /home/student[12]/{COURSE} /home/student[12]/.local/share/jupyter")
+
+
+def step_time(cycle, name, started):
+    cycle["times"][name] = round(time.monotonic() - started, 1)
+
+
+def test_1_instructor_a_writes_commits_generates_and_releases(cycle, host):
+    started = time.monotonic()
+    a = cycle["start"]("A", f"{COURSE}:instructor")
+    # An instructor-mode server is rooted at "/" so formgrader can reach /course.
+    status = a.request("GET", "formgrader/api/status")
+    assert status.status_code == 200 and status.json().get("status") is True, status.text[:300]
+    a.mkdir("course/source")
+    a.mkdir(f"course/source/{ASSIGNMENT}")
+    a.put_file(f"course/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", SOURCE_NOTEBOOK, kind="notebook")
+    a.python(
+        "import subprocess\n"
+        "git = ['git', '-C', '/course', '-c', 'user.name=Teacher One', '-c', 'user.email=teacher1@uni.example']\n"
+        f"subprocess.run(git + ['add', 'source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb'], check=True)\n"
+        f"subprocess.run(git + ['commit', '-q', '-m', 'Add {ASSIGNMENT}'], check=True)\n"
+    )
+    a.formgrader(f"assignment/{ASSIGNMENT}/assign")
+    a.formgrader(f"assignment/{ASSIGNMENT}/release")
+    listed = a.request("GET", "formgrader/api/assignments").json()
+    ps1 = [x for x in listed if x["name"] == ASSIGNMENT]
+    assert ps1 and ps1[0]["status"] == "released", listed
+    released = host.file(f"/srv/nbgrader/exchange/{COURSE}/outbound/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+    assert released.exists and "BEGIN SOLUTION" not in released.content_string
+    assert "square(3)" not in released.content_string, "the hidden test was released"
+    step_time(cycle, "release", started)
+
+
+def answer(server, code):
+    path = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    response = server.get_file(path)
+    assert response.status_code == 200, f"{server.user} has no fetched {path}: {response.status_code}"
+    notebook = response.json()["content"]
+    cells = [c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "square"]
+    assert len(cells) == 1
+    cells[0]["source"] = code
+    server.put_file(path, notebook, kind="notebook")
+
+
+def test_2_students_fetch_and_submit(cycle):
+    started = time.monotonic()
+    for role, code in (("S1", CORRECT), ("S2", WRONG)):
+        s = cycle["start"](role, COURSE)
+        listed = s.assignments()
+        assert [a["assignment_id"] for a in listed["value"] if a["status"] == "released"] == [ASSIGNMENT], listed
+        fetched = s.assignments(action="fetch")
+        assert fetched.get("success"), fetched
+        answer(s, code)
+        submitted = s.assignments(action="submit")
+        assert submitted.get("success"), submitted
+        mine = [a for a in submitted["value"] if a["status"] == "submitted"]
+        assert mine and mine[0]["submissions"], submitted
+    step_time(cycle, "fetch_and_submit", started)
+
+
+def test_2b_submissions_are_closed_to_other_students(cycle, host):
+    names = host.run(f"ls -1 {INBOUND}").stdout.splitlines()
+    assert {n.split("+")[0] for n in names} == {cycle["S1"], cycle["S2"]}, names
+    for name in names:
+        student, assignment, _timestamp, suffix = name.split("+")
+        assert assignment == ASSIGNMENT and len(suffix) >= 12, f"no random suffix on {name}"
+        top = host.file(f"{INBOUND}/{name}")
+        assert top.user == student and top.group == f"jupyter-{COURSE}" and top.mode & 0o007 == 0, \
+            f"{name}: {top.user}:{top.group} {oct(top.mode)}"
+        notebook = host.file(f"{INBOUND}/{name}/{ASSIGNMENT}.ipynb")
+        assert notebook.mode & 0o007 == 0, oct(notebook.mode)
+    cycle["s2_submission"] = next(f"{INBOUND}/{n}/{ASSIGNMENT}.ipynb" for n in names if n.startswith(cycle["S2"]))
+
+
+def test_3_instructor_b_collects_autogrades_and_returns_feedback(cycle, host):
+    started = time.monotonic()
+    b = cycle["start"]("B", f"{COURSE}:instructor")
+    b.formgrader(f"assignment/{ASSIGNMENT}/collect")
+    for student in (cycle["S1"], cycle["S2"]):
+        b.formgrader(f"submission/{ASSIGNMENT}/{student}/autograde")
+    b.formgrader(f"assignment/{ASSIGNMENT}/generate_feedback")
+    b.formgrader(f"assignment/{ASSIGNMENT}/release_feedback")
+    # B's work lands in files A made, in A's gradebook: the course group shares them.
+    gradebook = host.file(f"{COURSE_FILES}/gradebook.db")
+    assert gradebook.group == f"jupyter-{COURSE}" and gradebook.mode & 0o060 == 0o060
+    released = host.run(f"ls -1 {FEEDBACK}").stdout.splitlines()
+    assert len(released) == 2, released
+    for name in released:
+        feedback = host.file(f"{FEEDBACK}/{name}")
+        assert feedback.mode & 0o007 == 0, f"{name} is {oct(feedback.mode)}"
+    cycle["feedback_files"] = [f"{FEEDBACK}/{name}" for name in released]
+    step_time(cycle, "collect_grade_feedback", started)
+
+
+def test_4_each_student_fetches_only_their_own_feedback(cycle, host):
+    started = time.monotonic()
+    for role in ("S1", "S2"):
+        s = cycle["servers"][role]
+        result = s.assignments(action="fetch_feedback")
+        assert result.get("success", True), result
+        mine = [a for a in result["value"] if a["status"] == "submitted"][0]
+        assert any(sub.get("has_local_feedback") for sub in mine["submissions"]), mine
+        text = s.python(
+            "import glob\n"
+            f"paths = glob.glob('{COURSE}/{ASSIGNMENT}/feedback/*/{ASSIGNMENT}.html')\n"
+            "print(len(paths)); print(open(paths[0]).read())"
+        )
+        count, html = text.split("\n", 1)
+        assert count == "1", text[:200]
+        own, other = ("S1-RIGHT-ANSWER", "S2-WRONG-ANSWER")[::1 if role == "S1" else -1]
+        assert own in html, f"{role}'s feedback lacks their answer"
+        assert other not in html, f"{role}'s feedback shows the other student's answer"
+    # S2's feedback file, opened by S1 with its exact name: refused.
+    s2_feedback = [p for p in cycle["feedback_files"]
+                   if cycle["S2"] in host.run(f"getfacl -p {p}").stdout]
+    assert len(s2_feedback) == 1, cycle["feedback_files"]
+    cycle["s2_feedback"] = s2_feedback[0]
+    step_time(cycle, "fetch_feedback", started)
+
+
+def test_5_exported_grades(cycle):
+    b = cycle["servers"]["B"]
+    out = b.python(
+        "import subprocess, tempfile, os\n"
+        "path = os.path.join(tempfile.mkdtemp(), 'grades.csv')\n"
+        "subprocess.run(['nbgrader', 'export', '--to', path], check=True, capture_output=True)\n"
+        "print(open(path).read())"
+    )
+    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO(out))}
+    s1, s2 = rows[cycle["S1"]], rows[cycle["S2"]]
+    assert (float(s1["score"]), float(s1["max_score"])) == (1.0, 1.0), s1
+    assert (float(s2["score"]), float(s2["max_score"])) == (0.0, 1.0), s2
+    # The same through formgrader's REST API, per cell.
+    notebooks = b.request("GET", f"formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
+    scores = {n["student"]: (n["score"], n["max_score"]) for n in notebooks}
+    assert scores == {cycle["S1"]: (1.0, 1.0), cycle["S2"]: (0.0, 1.0)}, scores
+    cycle["times"]["cycle_total"] = round(time.monotonic() - cycle["t0"], 1)
+    print("nbgrader cycle timings (s):", json.dumps(cycle["times"]))
+
+
+@pytest.mark.parametrize(
+    "what,code,refused",
+    [
+        ("S1 lists inbound", f"__import__('os').listdir('{INBOUND}')", "PermissionError"),
+        ("S1 lists feedback", f"__import__('os').listdir('{FEEDBACK}')", "PermissionError"),
+        ("S1 reads S2's submission", "open({s2_submission!r}).read()", "PermissionError"),
+        ("S1 reads S2's feedback", "open({s2_feedback!r}).read()", "PermissionError"),
+        ("S1 reads the course files", f"__import__('os').listdir('{COURSE_FILES}')", "PermissionError"),
+        # (an empty mount point may exist on the host: /course is bound only for instructors)
+        ("S1 sees nothing at /course", "__import__('os').listdir('/course')", ("FileNotFoundError", "[]")),
+        ("S1 sees no other course's exchange", f"__import__('os').listdir('/srv/nbgrader/exchange/{PRIVATE}')",
+         "FileNotFoundError"),
+    ],
+)
+def test_6_student_negative_checks(cycle, what, code, refused):
+    s1 = cycle["servers"]["S1"]
+    result = s1.outcome(code.format(**cycle))
+    assert result in ((refused,) if isinstance(refused, str) else refused), f"{what}: got {result}"
+
+
+def test_6_student_cannot_reach_course_files_through_the_contents_api(cycle):
+    s1 = cycle["servers"]["S1"]
+    response = s1.get_file(f"../../{COURSE_FILES.lstrip('/')}/gradebook.db")
+    assert response.status_code in (403, 404), response.status_code
+
+
+def test_6_student_cannot_fetch_from_a_private_course_they_are_not_in(cycle, host, ca_file, password):
+    # Something really is released there, by the private course's own instructor.
+    teacher = sorted(host.group(f"jupyter-{PRIVATE}").members)[0]
+    session = HubSession(ca_file)
+    cycle["sessions"].append(session)
+    assert session.login(teacher, password).status_code == 302
+    session.stop(teacher)
+    assert session.spawn(f"{PRIVATE}:instructor").status_code == 200
+    session.wait_for_server(teacher)
+    t = Server(session, teacher)
+    cycle["servers"]["T"] = t
+    t.mkdir("course/source")
+    t.mkdir(f"course/source/{ASSIGNMENT}")
+    t.put_file(f"course/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", SOURCE_NOTEBOOK, kind="notebook")
+    t.formgrader(f"assignment/{ASSIGNMENT}/assign")
+    t.formgrader(f"assignment/{ASSIGNMENT}/release")
+    assert host.file(f"/srv/nbgrader/exchange/{PRIVATE}/outbound/{ASSIGNMENT}/{ASSIGNMENT}.ipynb").exists
+    # From S1's course server the private exchange does not exist...
+    s1 = cycle["servers"]["S1"]
+    listed = s1.assignments(course=PRIVATE)
+    assert not listed.get("value"), listed
+    fetched = s1.assignments(course=PRIVATE, action="fetch")
+    assert not fetched.get("success", True) or not [
+        a for a in fetched.get("value", []) if a.get("status") == "fetched"], fetched
+    # ...and the hub will not start that course for S1 (a forged form, once S1's server is stopped).
+    s1.session.stop(s1.user)
+    forged = s1.session.spawn(PRIVATE)
+    assert forged.status_code == 403, forged.status_code
+    host.run(f"rm -rf /srv/coursehub/course/{PRIVATE}/files/source/{ASSIGNMENT} "
+             f"/srv/coursehub/course/{PRIVATE}/files/release /srv/coursehub/course/{PRIVATE}/files/gradebook.db")
+
+
+def test_6_instructor_a_cannot_open_another_courses_files(cycle):
+    a = cycle["servers"]["A"]
+    other = f"/srv/coursehub/course/{PRIVATE}/files"
+    assert a.outcome(f"__import__('os').listdir('{other}')") == "PermissionError"
+    # The contents API refuses too: 403, or 500 where jupyter_server 2.21's hidden-file check
+    # meets the EACCES first (its log shows the PermissionError); never a listing.
+    response = a.get_file(other.lstrip("/"))
+    assert response.status_code in (403, 500) and "content" not in response.json(), response.text[:300]
+
+
+def test_7_both_instructors_commit_to_the_course_repository(cycle, host):
+    b = cycle["servers"]["B"]
+    b.put_file(f"course/source/{ASSIGNMENT}/NOTES.md", f"Graded in run {RUN}.\n")
+    b.python(
+        "import subprocess\n"
+        f"git = ['git', '-C', '/course', '-c', 'user.name={cycle['B']}', '-c', 'user.email={cycle['B']}@uni.example']\n"
+        f"subprocess.run(git + ['add', 'source/{ASSIGNMENT}/NOTES.md'], check=True)\n"
+        "subprocess.run(git + ['commit', '-q', '-m', 'Grading notes'], check=True)\n"
+    )
+    log = host.run(f"git -C {COURSE_FILES} log --format=%an").stdout.split("\n")
+    assert log[:2] == [cycle["B"], "Teacher One"], log
+    assert host.run(f"git -C {COURSE_FILES} fsck --no-progress").rc == 0
+    # A can still write objects B created (core.sharedRepository=group).
+    a = cycle["servers"]["A"]
+    a.python(
+        "import subprocess\n"
+        "git = ['git', '-C', '/course', '-c', 'user.name=Teacher One', '-c', 'user.email=teacher1@uni.example']\n"
+        "subprocess.run(git + ['commit', '-q', '--allow-empty', '-m', 'Reviewed'], check=True)\n"
+        "subprocess.run(git + ['gc', '-q'], check=True)\n"
+    )
