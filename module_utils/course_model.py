@@ -157,7 +157,10 @@ DEFAULT_SETTINGS = {
     "expiry_months": 6,
     "max_group_name": 32,
     # what /course/.git ignores (written by the dirs module)
-    "course_gitignore": ["gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints"],
+    # nbgrader's generated and student-owned files stay out of git (autograded/
+    # holds student work too; SQLite's journal sits beside the gradebook).
+    "course_gitignore": ["gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints",
+                         "autograded/", "gradebook.db-journal"],
     # nbgrader in every course server
     "nbgrader_timezone": "UTC",
     "nbgrader_max_file_size_kb": 100000,

@@ -98,7 +98,7 @@ def test_course_files_is_a_shared_git_repo(host):
     repo = f"{COURSE_ROOT}/mlbp2026/files"
     assert host.check_output(f"git -C {repo} config core.sharedRepository") in ("group", "1", "true")
     ignore = host.file(f"{repo}/.gitignore").content_string.split()
-    for entry in ("gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints"):
+    for entry in ("gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints", "autograded/"):
         assert entry in ignore
 
 

@@ -63,10 +63,10 @@ class Server:
         return self.session.request(method, self.session.url(self.base + path),
                                     headers={"X-XSRFToken": xsrf}, **kwargs)
 
-    def nbgrader(self, path, **data):
+    def nbgrader(self, endpoint, **data):
         """POST to an nbgrader endpoint; the JSON answer (formgrader: {"success": ..., "log": ...})."""
-        response = self.request("POST", path, data=data)
-        assert response.status_code == 200, f"{self.user} POST {path}: {response.status_code} {response.text[:300]}"
+        response = self.request("POST", endpoint, data=data)
+        assert response.status_code == 200, f"{self.user} POST {endpoint}: {response.status_code} {response.text[:300]}"
         return response.json()
 
     def formgrader(self, path):
@@ -194,6 +194,10 @@ def test_2_students_fetch_and_submit(cycle):
         fetched = s.assignments(action="fetch")
         assert fetched.get("success"), fetched
         answer(s, code)
+        # Validate, as the lab's Validate button does: the visible test passes for S1 only.
+        validated = s.nbgrader("assignments/validate", path=f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+        assert validated["success"], validated
+        assert bool(validated["value"].get("failed")) == (role == "S2"), validated["value"]
         submitted = s.assignments(action="submit")
         assert submitted.get("success"), submitted
         mine = [a for a in submitted["value"] if a["status"] == "submitted"]
@@ -212,6 +216,10 @@ def test_2b_submissions_are_closed_to_other_students(cycle, host):
             f"{name}: {top.user}:{top.group} {oct(top.mode)}"
         notebook = host.file(f"{INBOUND}/{name}/{ASSIGNMENT}.ipynb")
         assert notebook.mode & 0o007 == 0, oct(notebook.mode)
+    # Nothing in the exchange is world-writable without the sticky bit (nbgrader's own
+    # submit makes each submission 0777; coursehub's exchange closes it).
+    loose = host.run("find /srv/nbgrader/exchange -perm -0002 ! -perm -1000 -printf '%m %u %p\\n'").stdout
+    assert loose == "", loose
     cycle["s2_submission"] = next(f"{INBOUND}/{n}/{ASSIGNMENT}.ipynb" for n in names if n.startswith(cycle["S2"]))
 
 
@@ -301,10 +309,14 @@ def test_6_student_negative_checks(cycle, what, code, refused):
     assert result in ((refused,) if isinstance(refused, str) else refused), f"{what}: got {result}"
 
 
-def test_6_student_cannot_reach_course_files_through_the_contents_api(cycle):
+def test_6_student_cannot_reach_course_files_or_grading_over_http(cycle):
     s1 = cycle["servers"]["S1"]
     response = s1.get_file(f"../../{COURSE_FILES.lstrip('/')}/gradebook.db")
     assert response.status_code in (403, 404), response.status_code
+    # No formgrader in a student's server: its API is not there to call.
+    for path in ("formgrader/api/assignments", f"formgrader/api/assignment/{ASSIGNMENT}/collect"):
+        response = s1.request("POST" if path.endswith("collect") else "GET", path)
+        assert response.status_code == 404, (path, response.status_code)
 
 
 def test_6_student_cannot_fetch_from_a_private_course_they_are_not_in(cycle, host, ca_file, password):
