@@ -15,7 +15,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from module_utils import course_model  # noqa: E402  pylint: disable=wrong-import-position
+from module_utils import course_model, course_storage  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _courses(course_vars, courses_dir, settings):
@@ -41,6 +41,41 @@ def course_summary(course_vars, courses_dir="group_vars/courses", settings=None)
     ]
 
 
+def _storage(render, *args, **kwargs):
+    try:
+        return render(*args, **kwargs)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def course_nfs_exports(course_vars, courses_dir="group_vars/courses", settings=None, clients=(), sec=("sys",),
+                       squash="root_squash"):
+    """The NFS exports of the course tree, homes, exchange and shared data, to the given clients."""
+    courses = _courses(course_vars, courses_dir, settings or {})
+    return _storage(course_storage.nfs_exports, courses, settings or {}, clients, sec, squash)
+
+
+def course_kernel_exports(exports):
+    """/etc/exports.d text of course_nfs_exports' result."""
+    return course_storage.render_kernel_exports(exports)
+
+
+def course_ganesha_exports(exports):
+    """NFS-Ganesha EXPORT blocks of course_nfs_exports' result."""
+    return course_storage.render_ganesha_exports(exports)
+
+
+def course_smb_share(course_vars, courses_dir="group_vars/courses", settings=None, name="course", valid_users=()):
+    """The SMB share over the course tree, with valid users from the course groups."""
+    courses = _courses(course_vars, courses_dir, settings or {})
+    return _storage(course_storage.smb_share, courses, settings or {}, name, valid_users)
+
+
+def course_smb_section(share):
+    """smb.conf section of course_smb_share's result."""
+    return course_storage.render_smb_share(share)
+
+
 class FilterModule:
     """coursehub course filters."""
 
@@ -48,4 +83,9 @@ class FilterModule:
         return {
             "course_validate": course_validate,
             "course_summary": course_summary,
+            "course_nfs_exports": course_nfs_exports,
+            "course_kernel_exports": course_kernel_exports,
+            "course_ganesha_exports": course_ganesha_exports,
+            "course_smb_share": course_smb_share,
+            "course_smb_section": course_smb_section,
         }
