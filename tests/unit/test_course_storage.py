@@ -92,7 +92,7 @@ def test_smb_share_admits_the_course_groups(courses):
     assert {"@jupyter-mlbp2026", "@jupyter-privsec2026", "@jupyter-privsec2026-students"} <= set(groups)
     section = s.render_smb_share(share)
     assert section.startswith("[course]\n")
-    for line in ("guest ok = no", "inherit acls = yes", "inherit permissions = yes",
+    for line in ("guest ok = no", "inherit acls = yes", "force create mode = 0660", "force directory mode = 2770",
                  "valid users = @jupyter-deeplearn2026 @jupyter-deeplearn2026-students @jupyter-mlbp2026"):
         assert line in section
 

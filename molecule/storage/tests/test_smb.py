@@ -7,7 +7,7 @@ from conftest import PROJECT
 
 A, B = "mlbp2026", "privsec2026"
 COURSE = "/srv/coursehub/course"
-EDIT = PROJECT / "molecule" / "shared" / "vars" / "edited-mlbp2026.yml"
+EDIT = PROJECT / "molecule" / "default" / "vars" / "edited-mlbp2026.yml"
 DENIED = "NT_STATUS_ACCESS_DENIED"
 
 
@@ -34,6 +34,17 @@ def test_instructor_file_keeps_the_course_group_and_group_write(host, smb):
     rc, out = smb("ta1", f"cd {A}/files/smb-dir; put /etc/os-release inner.txt")
     assert rc == 0, out
     host.run(f"rm -f {COURSE}/{A}/files/from-smb.txt; rm -rf {COURSE}/{A}/files/smb-dir")
+
+
+def test_data_an_instructor_puts_is_readable_by_students(host, smb):
+    host.run(f"rm -f {COURSE}/{A}/data/from-smb.csv")
+    rc, out = smb("teacher1", f"put /etc/hostname {A}/data/from-smb.csv")
+    assert rc == 0, out
+    made = host.file(f"{COURSE}/{A}/data/from-smb.csv")
+    assert made.group == f"jupyter-{A}" and made.mode & 0o064 == 0o064, oct(made.mode)
+    rc, out = smb("student1", f"get {A}/data/from-smb.csv /tmp/from-smb.csv")
+    assert rc == 0, out
+    host.run(f"rm -f {COURSE}/{A}/data/from-smb.csv")
 
 
 def test_instructor_is_denied_another_courses_files(smb):
