@@ -38,10 +38,11 @@ Decisions on the course file (see docs/courses.md for the user-facing text)
   course: ``allow_non_students`` defaults to false there and ``true`` is an
   error.  ``allow_non_students: false`` on a public course needs a non-empty
   ``students`` list (otherwise it would be a private course in disguise).
-* ``purge: true`` is only allowed with ``state: absent``.  ``absent`` without
-  purge removes the course from the hub, SMB and exports but keeps its groups
-  and directories (reversible); with purge, ``purged_groups`` and
-  ``purged_dirs`` name what to delete.
+* ``purge: true`` is only allowed with ``state: absent``, and ``state:
+  absent`` needs ``purge: true``: removing a course deletes its data, so the
+  file must say so.  (``state: archived`` hides a course and keeps its data,
+  read-only.)  ``purged_groups`` and ``purged_dirs_by_course`` name what the
+  modules delete, after ``jupyter_course_purge`` has archived it.
 * ``gid``: an integer in [1000, 2**31 - 1], not 65534/65535 (nobody/nogroup
   and the 16-bit "-1"), unique across all files, also for absent courses
   (their group may still exist).
@@ -139,6 +140,8 @@ DEFAULT_SETTINGS = {
     "home_root": "/home",
     "courses_json": "/etc/jupyterhub/courses.json",
     "nbgrader_config_root": "/etc/coursehub/nbgrader",
+    # verified tarballs of purged courses (root only)
+    "archive_root": "/srv/coursehub/archive",
     # paths inside a user's server
     "course_mount": "/course",
     "coursedata_mount": "/coursedata",
@@ -169,6 +172,7 @@ DEFAULT_SETTINGS = {
 }
 
 _PATH_SETTINGS = ("course_root", "exchange_root", "shareddata_root", "home_root", "courses_json", "nbgrader_config_root",
+                  "archive_root",
                   "course_mount", "coursedata_mount", "exchange_mount", "shareddata_mount")
 
 STATES = ("public", "private", "archived", "absent")
@@ -707,6 +711,10 @@ def _rule_purge(ctx, key, course):
     if course["purge"] and course["state"] != "absent":
         ctx.report(join(key, "purge"), "purge: true deletes the course's data and needs state: absent "
                                        "(state is %r)" % course["state"])
+    if course["state"] == "absent" and not course["purge"]:
+        ctx.report(join(key, "state"), "state: absent deletes the course's groups and directories, so it needs "
+                                       "purge: true as well (they are archived to a verified tarball first); "
+                                       "to hide the course and keep its data, use state: archived")
 
 
 def _rule_staff_are_instructors(ctx, key, course):
@@ -862,11 +870,16 @@ def purged_groups(courses, settings=None):
     return sorted(names)
 
 
+def purged_dirs_by_course(courses, settings=None):
+    """{slug: [course dir, exchange dir]} of absent courses with purge: true (to archive, then delete)."""
+    settings = merged_settings(settings)
+    return {course["slug"]: [_course_dir(course, settings), _exchange_dir(course, settings)]
+            for course in courses if course["state"] == "absent" and course["purge"]}
+
+
 def purged_dirs(courses, settings=None):
     """Directory trees to delete: course and exchange dirs of absent courses with purge: true."""
-    settings = merged_settings(settings)
-    return sorted(path for course in courses if course["state"] == "absent" and course["purge"]
-                  for path in (_course_dir(course, settings), _exchange_dir(course, settings)))
+    return sorted(path for paths in purged_dirs_by_course(courses, settings).values() for path in paths)
 
 
 def _course_dir(course, settings):

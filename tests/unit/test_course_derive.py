@@ -42,11 +42,11 @@ def test_groups(courses):
 
 
 def test_absent_course_produces_nothing_but_purge_lists():
-    kept = normalised(state="absent")
-    assert (m.desired_groups(kept), m.desired_dirs(kept), m.desired_shares(kept)) == ([], [], [])
-    assert m.desired_profiles(kept) == {"version": 1, "courses": {}}
-    assert m.purged_groups(kept) == [] and m.purged_dirs(kept) == []
     purged = normalised(state="absent", purge=True)
+    assert (m.desired_groups(purged), m.desired_dirs(purged), m.desired_shares(purged)) == ([], [], [])
+    assert m.desired_profiles(purged) == {"version": 1, "courses": {}}
+    assert m.purged_dirs_by_course(purged) == {
+        "demo2026": ["/srv/coursehub/course/demo2026", "/srv/nbgrader/exchange/demo2026"]}
     assert m.purged_groups(purged) == ["jupyter-demo2026", "jupyter-demo2026-students"]
     assert m.purged_dirs(purged) == ["/srv/coursehub/course/demo2026", "/srv/nbgrader/exchange/demo2026"]
 

@@ -90,6 +90,7 @@ INVALID_CASES = [
     case("state-archive", one(state="archive"), K + ".state"),
     case("state-capitalised", one(state="Public"), K + ".state"),
     case("purge-without-absent", one(purge=True), K + ".purge"),
+    case("absent-without-purge", one(state="absent"), K + ".state"),
     case("private-allowing-non-students", one(state="private", allow_non_students=True),
          K + ".allow_non_students"),
     case("public-closed-without-students", one(allow_non_students=False), K + ".allow_non_students"),

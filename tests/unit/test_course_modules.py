@@ -9,6 +9,7 @@ ansible itself, to prove that its module_utils travel with it.
 """
 
 import glob
+import hashlib
 import grp
 import importlib
 import importlib.util
@@ -54,6 +55,7 @@ def _library(name):
 groups_mod = _library("jupyter_course_groups")
 dirs_mod = _library("jupyter_course_dirs")
 profiles_mod = _library("jupyter_course_profiles")
+purge_mod = _library("jupyter_course_purge")
 VENV_BIN = os.path.join(REPO_ROOT, ".venv", "bin")
 HAS_GIT = shutil.which("git") is not None
 
@@ -276,7 +278,7 @@ def test_groups_module_refuses_to_renumber(fake_system, capsys):
 def test_groups_module_purges_only_absent_courses_with_purge(fake_system, capsys):
     courses = sample_courses()
     courses["course_privsec2026"].update(state="absent", purge=True)
-    courses["course_oldstats2025"]["state"] = "absent"  # without purge: its groups stay
+    courses["course_oldstats2025"]["state"] = "archived"  # archived: its groups stay
     fake_system.groups.update({"jupyter-privsec2026": (72027, ["teacher2"]),
                                "jupyter-privsec2026-students": (6000, ["student2"]),
                                "jupyter-oldstats2025": (72025, ["teacher1"])})
@@ -284,7 +286,7 @@ def test_groups_module_purges_only_absent_courses_with_purge(fake_system, capsys
     assert rc == 0
     assert result["courses"]["privsec2026"]["deleted"] == ["jupyter-privsec2026", "jupyter-privsec2026-students"]
     assert "jupyter-oldstats2025" in fake_system.groups and "jupyter-privsec2026" not in fake_system.groups
-    assert "oldstats2025" not in result["courses"]
+    assert result["courses"].get("oldstats2025", {}).get("deleted", []) == []
 
 
 def test_groups_module_will_not_delete_a_primary_group(fake_system, capsys):
@@ -701,7 +703,8 @@ def test_profiles_module_runs_through_ansible(tmp_path):
     assert (tmp_path / "nbgrader/mlbp2026/instructor/nbgrader_config.py").is_file()
 
 
-@pytest.mark.parametrize("name", ["jupyter_course_groups", "jupyter_course_dirs", "jupyter_course_profiles"])
+@pytest.mark.parametrize("name", ["jupyter_course_groups", "jupyter_course_dirs", "jupyter_course_profiles",
+                                  "jupyter_course_purge"])
 def test_ansible_doc_parses(name):
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-doc"), "-M", "library", "-j", name],
                           capture_output=True, text=True, env=ansible_env(), cwd=REPO_ROOT, timeout=120)
@@ -709,3 +712,51 @@ def test_ansible_doc_parses(name):
     doc = json.loads(proc.stdout)[name]
     assert set(doc["doc"]["options"]) >= {"courses", "courses_dir", "settings"}
     assert doc["examples"] and "commands" in doc["return"] or "changes" in doc["return"]
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is needed")
+def test_purge_module_archives_verifies_then_removes(tmp_path, capsys):
+    settings = {"course_root": str(tmp_path / "course"), "exchange_root": str(tmp_path / "exchange"),
+                "archive_root": str(tmp_path / "archive")}
+    course = tmp_path / "course/privsec2026"
+    (course / "files/source/ps1").mkdir(parents=True)
+    (course / "files/source/ps1/ps1.ipynb").write_text('{"cells": []}')
+    (course / "data").mkdir()
+    (course / "data/big.csv").write_bytes(b"1,2\n" * 1000)
+    (tmp_path / "exchange/privsec2026/inbound").mkdir(parents=True)
+    other = tmp_path / "course/mlbp2026/files"
+    other.mkdir(parents=True)
+    courses = sample_courses()
+    courses["course_privsec2026"].update(state="absent", purge=True)
+
+    rc, result = run_main(purge_mod, capsys, check=True, diff=True, courses=courses, settings=settings)
+    assert (rc, result["changed"], result["courses"]) == (0, True, ["privsec2026"])
+    assert course.exists() and not (tmp_path / "archive").exists()
+
+    rc, result = run_main(purge_mod, capsys, courses=courses, settings=settings)
+    assert rc == 0 and result["changed"]
+    record = result["archives"]["privsec2026"]
+    assert not course.exists() and not (tmp_path / "exchange/privsec2026").exists() and other.exists()
+    archive = record["archive"]
+    assert hashlib.sha256(open(archive, "rb").read()).hexdigest() == record["sha256"]
+    assert open(archive + ".sha256").read() == "%s  %s\n" % (record["sha256"], os.path.basename(archive))
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
+    # It restores: the files come back, byte for byte.
+    restore = tmp_path / "restore"
+    restore.mkdir()
+    subprocess.run(["tar", "-xzf", archive, "-C", str(restore)], check=True)
+    back = restore / str(course).lstrip("/")
+    assert (back / "data/big.csv").read_bytes() == b"1,2\n" * 1000
+    assert (back / "files/source/ps1/ps1.ipynb").read_text() == '{"cells": []}'
+
+    rc, result = run_main(purge_mod, capsys, courses=courses, settings=settings)
+    assert (rc, result["changed"], result["commands"]) == (0, False, [])
+
+
+def test_purge_module_touches_no_other_state(tmp_path, capsys):
+    settings = {"course_root": str(tmp_path / "course"), "archive_root": str(tmp_path / "archive")}
+    for slug in ("mlbp2026", "oldstats2025", "privsec2026"):
+        (tmp_path / "course" / slug / "files").mkdir(parents=True)
+    rc, result = run_main(purge_mod, capsys, courses=sample_courses(), settings=settings)
+    assert (rc, result["changed"], result["archives"]) == (0, False, {})
+    assert len(os.listdir(tmp_path / "course")) == 3 and not (tmp_path / "archive").exists()
