@@ -48,3 +48,26 @@ def test_executable_with_shebang():
     with open(COURSECTL, encoding="utf-8") as handle:
         assert handle.readline() == "#!/usr/bin/env python3\n"
     assert os.access(COURSECTL, os.X_OK)
+
+
+def test_planning_subcommands_have_help():
+    top = coursectl("--help").stdout
+    for command, option in (("plan", "--base"), ("calendar", "--output"), ("load", "--chart"),
+                            ("maintenance", "--window"), ("expiry", "--within"), ("renew", "NEWSLUG")):
+        assert command in top
+        result = coursectl(command, "--help")
+        assert result.returncode == 0 and option in result.stdout, command
+
+
+def test_load_help_explains_the_model():
+    assert "lecture 30%" in coursectl("load", "--help").stdout
+
+
+def test_invalid_courses_stop_the_reports(write_files):
+    directory = write_files({"demo2026.yml": course_text(state="archive")})
+    for command in (["calendar"], ["load"], ["expiry"]):
+        result = coursectl(*command, "--courses-dir", str(directory))
+        assert result.returncode == 1 and "course_demo2026.state" in result.stderr, command
+    # maintenance always exits 0, but says which files it could not check
+    result = coursectl("maintenance", "--window", "2026-10-01..2026-10-02", "--courses-dir", str(directory))
+    assert result.returncode == 0 and "warning: not checked:" in result.stderr
