@@ -15,7 +15,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from module_utils import course_model, course_storage  # noqa: E402  pylint: disable=wrong-import-position
+from module_utils import course_model, course_software, course_storage  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _courses(course_vars, courses_dir, settings):
@@ -76,6 +76,25 @@ def course_smb_section(share):
     return course_storage.render_smb_share(share)
 
 
+def course_environment(course_vars, courses_dir="group_vars/courses", settings=None, environment="default",
+                       core=()):
+    """The shared environment's build: {packages, requirements, id} from the active courses that use it."""
+    courses = _courses(course_vars, courses_dir, settings or {})
+    packages = course_software.environment_packages(courses, environment)
+    text = course_software.requirements_text(core, packages)
+    return {"packages": packages, "requirements": text, "id": course_software.environment_id(text)}
+
+
+def course_package_culprits(pip_output, packages):
+    """The courses whose requirements pip's failure names, as readable text."""
+    named = course_software.culprits(pip_output or "", packages)
+    if not named:
+        courses = sorted({slug for entry in packages for slug in entry["courses"]})
+        return "pip named none of the courses' packages; the courses with packages are: %s" % (
+            ", ".join(courses) or "none")
+    return "; ".join("%s (%s)" % (slug, ", ".join(specs)) for slug, specs in named.items())
+
+
 class FilterModule:
     """coursehub course filters."""
 
@@ -88,4 +107,6 @@ class FilterModule:
             "course_ganesha_exports": course_ganesha_exports,
             "course_smb_share": course_smb_share,
             "course_smb_section": course_smb_section,
+            "course_environment": course_environment,
+            "course_package_culprits": course_package_culprits,
         }

@@ -98,3 +98,29 @@ def test_hub_config_is_private(host):
     config = host.file("/etc/jupyterhub/jupyterhub_config.py")
     assert config.mode == 0o600
     assert "concurrent_spawn_limit" in config.content_string
+
+
+def test_drift_report_is_quiet_then_shows_a_change(host, tmp_path):
+    """playbooks/drift.yml changes nothing; after a hand edit it reports that edit."""
+    import json
+    import subprocess
+
+    from conftest import INSTANCE, PROJECT
+
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"children": {
+        "hub": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}},
+        "courses": {"children": {"hub": {}}}}}}))
+    play = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / "drift.yml"),
+            "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"], "tls_dns_names": [INSTANCE, "localhost"]})]
+    quiet = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
+    assert quiet.returncode == 0 and "changed=0" in quiet.stdout, quiet.stdout[-3000:]
+    data = "/srv/coursehub/course/mlbp2026/data"
+    host.check_output(f"chmod 0777 {data}")
+    try:
+        drift = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
+        assert drift.returncode == 0 and "changed=0" not in drift.stdout, drift.stdout[-3000:]
+        assert data in drift.stdout
+        assert oct(host.file(data).mode) == "0o777", "the drift report changed the host"
+    finally:
+        host.check_output(f"chmod 2775 {data}")
