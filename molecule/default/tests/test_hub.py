@@ -111,7 +111,7 @@ def test_drift_report_is_quiet_then_shows_a_change(host, tmp_path):
     inventory.write_text(json.dumps({"all": {"children": {
         "hub": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}},
         "courses": {"children": {"hub": {}}}}}}))
-    play = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / "drift.yml"),
+    play = ["ansible-playbook", "--check", "--diff", "-i", str(inventory), str(PROJECT / "playbooks" / "drift.yml"),
             "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"], "tls_dns_names": [INSTANCE, "localhost"]})]
     quiet = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
     assert quiet.returncode == 0 and "changed=0" in quiet.stdout, quiet.stdout[-3000:]
@@ -121,6 +121,6 @@ def test_drift_report_is_quiet_then_shows_a_change(host, tmp_path):
         drift = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
         assert drift.returncode == 0 and "changed=0" not in drift.stdout, drift.stdout[-3000:]
         assert data in drift.stdout
-        assert oct(host.file(data).mode) == "0o777", "the drift report changed the host"
+        assert oct(host.file(data).mode) == "0o2777", "the drift report changed the host"  # chmod keeps setgid
     finally:
         host.check_output(f"chmod 2775 {data}")
