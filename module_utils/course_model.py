@@ -169,6 +169,8 @@ DEFAULT_SETTINGS = {
     "nbgrader_max_file_size_kb": 100000,
     # module (in every user environment) with coursehub's nbgrader exchange classes
     "nbgrader_exchange_module": "coursehub_exchange",
+    # kernel autograde runs student code in (the user_env role's sandbox); "" for none
+    "grading_kernel": "python3-sandbox",
 }
 
 _PATH_SETTINGS = ("course_root", "exchange_root", "shareddata_root", "home_root", "courses_json", "nbgrader_config_root",
@@ -1094,6 +1096,20 @@ STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.se
 # Instructor mode only: SQLite creates a database 0644, which the default ACL
 # of /course cannot widen, so a second instructor could not write the
 # gradebook the first one created.  Make it group-writable up front.
+# Instructor mode only: autograde (and an instructor's validate) runs student
+# code in the grading sandbox kernel (user_env role), which has no network, so
+# nbgrader reaches it over ipc sockets.
+_SANDBOX = [
+    "# Student code is graded in the bubblewrap sandbox (no network: ipc sockets).",
+    "c.Execute.kernel_name = %(kernel)s",
+    "c.KernelManager.transport = \"ipc\"",
+    "# An absolute socket prefix: nbgrader and the kernel run in different directories.",
+    "# A private directory of its own: the sandbox sees these sockets and nothing else of the home.",
+    "_sockets = os.path.join(os.path.expanduser(\"~\"), \".cache\", \"coursehub-grading\")",
+    "os.makedirs(_sockets, mode=0o700, exist_ok=True)",
+    "c.KernelManager.ip = os.path.join(_sockets, \"ipc\")",
+]
+
 _GRADEBOOK_GUARD = [
     "# The gradebook is shared by the course group: create it group-writable",
     "# (SQLite would make it 0644) and widen one this user made before.",
@@ -1125,6 +1141,8 @@ def _nbgrader_config(course, settings, mode):
         "c.ExchangeFactory.release_feedback = %s" % json.dumps(
             settings["nbgrader_exchange_module"] + ".ExchangeReleaseFeedback"),
     ] + ([line % {"root": json.dumps(settings["course_mount"])} for line in _GRADEBOOK_GUARD]
+         + ([line % {"kernel": json.dumps(settings["grading_kernel"])} for line in _SANDBOX]
+            if settings["grading_kernel"] else [])
          if mode == "instructor" else [])
     return "\n".join(lines) + "\n"
 

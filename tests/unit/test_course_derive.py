@@ -155,7 +155,8 @@ def run_config(text, course_mount):
     return config
 
 
-def test_course_configs_per_mode(courses, tmp_path):
+def test_course_configs_per_mode(courses, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     files = m.desired_course_configs(courses)
     base = "/etc/coursehub/nbgrader/mlbp2026/"
     student, instructor = files[base + "student/nbgrader_config.py"], files[base + "instructor/nbgrader_config.py"]
@@ -165,7 +166,14 @@ def test_course_configs_per_mode(courses, tmp_path):
         assert config.Exchange.path_includes_course is True and config.Autograde.create_student is True
         assert config.ExchangeFactory.submit == "coursehub_exchange.ExchangeSubmit"
         assert config.ExchangeFactory.release_feedback == "coursehub_exchange.ExchangeReleaseFeedback"
-    assert "gradebook" not in student
+    assert "gradebook" not in student and "kernel_name" not in student
+    # Autograde runs student code in the sandbox kernel, which has no network: ipc sockets.
+    config = run_config(instructor, str(tmp_path / "absent"))
+    assert config.Execute.kernel_name == "python3-sandbox" and config.KernelManager.transport == "ipc"
+    sockets = tmp_path / "home/.cache/coursehub-grading"
+    assert config.KernelManager.ip == str(sockets / "ipc") and stat.S_IMODE(sockets.stat().st_mode) == 0o700
+    without = m.desired_course_configs(courses, {"grading_kernel": ""})[base + "instructor/nbgrader_config.py"]
+    assert "kernel_name" not in without
     # Only instructor mode is rooted at "/" (formgrader needs /course under the root).
     assert base + "student/jupyter_server_config.py" not in files
     server = run_config(files[base + "instructor/jupyter_server_config.py"], "/course")
@@ -173,7 +181,8 @@ def test_course_configs_per_mode(courses, tmp_path):
     assert server.ContentsManager.preferred_dir == os.path.expanduser("~").lstrip("/")
 
 
-def test_instructor_config_makes_the_gradebook_group_writable(courses, tmp_path):
+def test_instructor_config_makes_the_gradebook_group_writable(courses, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     text = m.desired_course_configs(courses)["/etc/coursehub/nbgrader/mlbp2026/instructor/nbgrader_config.py"]
     old_umask = os.umask(0o022)
     try:

@@ -25,6 +25,46 @@ COURSE_FILES = f"/srv/coursehub/course/{COURSE}/files"
 INBOUND = f"/srv/nbgrader/exchange/{COURSE}/inbound"
 FEEDBACK = f"/srv/nbgrader/exchange/{COURSE}/feedback"
 RUN = str(int(time.time()))  # makes each run's commits real changes
+# Student 3's answer is right, and attacks the grader: each attempt must fail
+# inside the grading sandbox while the notebook is still graded.
+MALICIOUS = r"""
+import json, os, socket, time
+results = {}
+def attempt(name, action):
+    try:
+        action()
+        results[name] = "ALLOWED"
+    except BaseException as exc:
+        results[name] = "denied " + type(exc).__name__
+def fork_bomb():
+    children = []
+    try:
+        for _ in range(100000):
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(60)
+                os._exit(0)
+            children.append(pid)
+    finally:
+        for pid in children:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+attempt("read_solution", lambda: open("/course/source/ps1/ps1.ipynb").read())
+attempt("read_gradebook", lambda: open("/course/gradebook.db", "rb").read())
+attempt("read_other_submission", lambda: os.listdir("/course/submitted/student1/ps1"))
+attempt("read_exchange", lambda: os.listdir("/srv/nbgrader/exchange/mlbp2026/inbound"))
+attempt("read_shadow", lambda: open("/etc/shadow").read())
+attempt("network", lambda: socket.create_connection(("127.0.0.1", 443), timeout=3))
+attempt("write_course", lambda: open("/course/HACKED", "w").write("x"))
+attempt("write_system", lambda: open("/opt/coursehub/HACKED", "w").write("x"))
+attempt("write_home", lambda: open(os.path.expanduser("~teacher1") + "/HACKED", "w").write("x"))
+attempt("fork_bomb", fork_bomb)
+attempt("memory", lambda: bytearray(6 * 1024 ** 3))
+print("SANDBOX-PROBES " + json.dumps(results, sort_keys=True))
+
+def square(x):
+    return x * x
+"""
 CORRECT = "def square(x):\n    return x * x  # S1-RIGHT-ANSWER\n"
 WRONG = "def square(x):\n    return x + 1  # S2-WRONG-ANSWER\n"
 
@@ -116,7 +156,7 @@ def cycle(ca_file, password, host):
     members = host.group(f"jupyter-{COURSE}").members
     assert "teacher1" in members and len(members) >= 2, members
     state = {"A": "teacher1", "B": sorted(m for m in members if m != "teacher1")[0],
-             "S1": "student1", "S2": "student2", "servers": {}, "sessions": [], "times": {}}
+             "S1": "student1", "S2": "student2", "S3": "student3", "servers": {}, "sessions": [], "times": {}}
     state["t0"] = time.monotonic()
 
     def server(role, choice):
@@ -141,7 +181,7 @@ def cycle(ca_file, password, host):
     host.run(f"rm -rf {COURSE_FILES}/source/{ASSIGNMENT} {COURSE_FILES}/release/{ASSIGNMENT} "
              f"{COURSE_FILES}/submitted {COURSE_FILES}/autograded {COURSE_FILES}/feedback "
              f"{COURSE_FILES}/gradebook.db /srv/nbgrader/exchange/*/outbound/{ASSIGNMENT} "
-             f"{INBOUND}/* {FEEDBACK}/* /home/student[12]/{COURSE} /home/student[12]/.local/share/jupyter")
+             f"{INBOUND}/* {FEEDBACK}/* /home/student[123]/{COURSE} /home/student[123]/.local/share/jupyter")
 
 
 def step_time(cycle, name, started):
@@ -187,7 +227,7 @@ def answer(server, code):
 
 def test_2_students_fetch_and_submit(cycle):
     started = time.monotonic()
-    for role, code in (("S1", CORRECT), ("S2", WRONG)):
+    for role, code in (("S1", CORRECT), ("S2", WRONG), ("S3", MALICIOUS)):
         s = cycle["start"](role, COURSE)
         listed = s.assignments()
         assert [a["assignment_id"] for a in listed["value"] if a["status"] == "released"] == [ASSIGNMENT], listed
@@ -195,9 +235,11 @@ def test_2_students_fetch_and_submit(cycle):
         assert fetched.get("success"), fetched
         answer(s, code)
         # Validate, as the lab's Validate button does: the visible test passes for S1 only.
-        validated = s.nbgrader("assignments/validate", path=f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
-        assert validated["success"], validated
-        assert bool(validated["value"].get("failed")) == (role == "S2"), validated["value"]
+        # (Not S3: validating runs the attacks in S3's own server, as S3; the sandbox is for grading.)
+        if role != "S3":
+            validated = s.nbgrader("assignments/validate", path=f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+            assert validated["success"], validated
+            assert bool(validated["value"].get("failed")) == (role == "S2"), validated["value"]
         submitted = s.assignments(action="submit")
         assert submitted.get("success"), submitted
         mine = [a for a in submitted["value"] if a["status"] == "submitted"]
@@ -207,7 +249,7 @@ def test_2_students_fetch_and_submit(cycle):
 
 def test_2b_submissions_are_closed_to_other_students(cycle, host):
     names = host.run(f"ls -1 {INBOUND}").stdout.splitlines()
-    assert {n.split("+")[0] for n in names} == {cycle["S1"], cycle["S2"]}, names
+    assert {n.split("+")[0] for n in names} == {cycle["S1"], cycle["S2"], cycle["S3"]}, names
     for name in names:
         student, assignment, _timestamp, suffix = name.split("+")
         assert assignment == ASSIGNMENT and len(suffix) >= 12, f"no random suffix on {name}"
@@ -227,7 +269,7 @@ def test_3_instructor_b_collects_autogrades_and_returns_feedback(cycle, host):
     started = time.monotonic()
     b = cycle["start"]("B", f"{COURSE}:instructor")
     b.formgrader(f"assignment/{ASSIGNMENT}/collect")
-    for student in (cycle["S1"], cycle["S2"]):
+    for student in (cycle["S1"], cycle["S2"], cycle["S3"]):
         b.formgrader(f"submission/{ASSIGNMENT}/{student}/autograde")
     b.formgrader(f"assignment/{ASSIGNMENT}/generate_feedback")
     b.formgrader(f"assignment/{ASSIGNMENT}/release_feedback")
@@ -235,7 +277,7 @@ def test_3_instructor_b_collects_autogrades_and_returns_feedback(cycle, host):
     gradebook = host.file(f"{COURSE_FILES}/gradebook.db")
     assert gradebook.group == f"jupyter-{COURSE}" and gradebook.mode & 0o060 == 0o060
     released = host.run(f"ls -1 {FEEDBACK}").stdout.splitlines()
-    assert len(released) == 2, released
+    assert len(released) == 3, released
     for name in released:
         feedback = host.file(f"{FEEDBACK}/{name}")
         assert feedback.mode & 0o007 == 0, f"{name} is {oct(feedback.mode)}"
@@ -284,9 +326,22 @@ def test_5_exported_grades(cycle):
     # The same through formgrader's REST API, per cell.
     notebooks = b.request("GET", f"formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
     scores = {n["student"]: (n["score"], n["max_score"]) for n in notebooks}
-    assert scores == {cycle["S1"]: (1.0, 1.0), cycle["S2"]: (0.0, 1.0)}, scores
+    assert scores == {cycle["S1"]: (1.0, 1.0), cycle["S2"]: (0.0, 1.0), cycle["S3"]: (1.0, 1.0)}, scores
     cycle["times"]["cycle_total"] = round(time.monotonic() - cycle["t0"], 1)
     print("nbgrader cycle timings (s):", json.dumps(cycle["times"]))
+
+
+def test_5b_the_grading_sandbox_stopped_every_attack(cycle, host):
+    """Student 3's attacks ran inside the sandbox during autograde: all failed, and it scored 1/1 above."""
+    graded = json.loads(host.file(f"{COURSE_FILES}/autograded/{cycle['S3']}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+                        .content_string)
+    texts = ["".join(out.get("text", "")) for cell in graded["cells"] for out in cell.get("outputs", [])]
+    line = next(t for t in texts if "SANDBOX-PROBES" in t)
+    results = json.loads(line.split("SANDBOX-PROBES ", 1)[1])
+    print("grading sandbox probes:", json.dumps(results, sort_keys=True))
+    assert len(results) == 11 and all(v.startswith("denied") for v in results.values()), results
+    assert not host.file(f"{COURSE_FILES}/HACKED").exists and not host.file("/opt/coursehub/HACKED").exists
+    assert not host.file("/home/teacher1/HACKED").exists
 
 
 @pytest.mark.parametrize(
