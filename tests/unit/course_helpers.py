@@ -35,3 +35,31 @@ def course_text(slug="demo2026", key=None, **changes):
         else:
             body[name] = value
     return SCHEMA_LINE + yaml.safe_dump({key or "course_" + slug: body}, sort_keys=False)
+
+
+SAMPLES_TODAY = datetime.date(2026, 11, 1)
+
+
+def validated_samples(today=SAMPLES_TODAY):
+    """The sample course files, validated by the model; fails on any problem."""
+    from module_utils import course_files, course_model
+    entries, problems = course_files.load_paths([SAMPLES_DIR])
+    courses, model_problems = course_model.validate_courses(entries, today=today)
+    assert problems + model_problems == []
+    return courses
+
+
+def validated_courses(today=SAMPLES_TODAY, **bodies):
+    """Validated courses from slug=body; every body must be valid."""
+    from module_utils import course_model
+    entries = [{"file": slug + ".yml", "key": "course_" + slug, "data": body} for slug, body in bodies.items()]
+    courses, problems = course_model.validate_courses(entries, today=today)
+    assert problems == []
+    return courses
+
+
+def course_body(**changes):
+    """base_course() with changes."""
+    data = base_course()
+    data.update(changes)
+    return data

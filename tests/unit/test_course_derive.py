@@ -1,22 +1,18 @@
 """Desired state derived from the sample courses: groups, directories, profiles, exports, shares, calendar."""
 
-import datetime
 import json
 import os
 import stat
 
 import pytest
 
-from course_helpers import SAMPLES_DIR, base_course
-from module_utils import course_files, course_model as m
+from course_helpers import base_course, validated_samples
+from module_utils import course_model as m
 
 
 @pytest.fixture(scope="module")
 def courses():
-    entries, problems = course_files.load_paths([SAMPLES_DIR])
-    courses, model_problems = m.validate_courses(entries, today=datetime.date(2026, 11, 1))
-    assert problems + model_problems == []
-    return courses
+    return validated_samples()
 
 
 def normalised(slug="demo2026", **changes):

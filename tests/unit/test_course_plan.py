@@ -1,6 +1,5 @@
 """coursectl plan: the pure diff (module_utils/course_plan.py) and the command on a temporary git repository."""
 
-import datetime
 import os
 import shutil
 import subprocess
@@ -8,33 +7,12 @@ import sys
 
 import pytest
 
-from course_helpers import REPO_ROOT, SAMPLES_DIR, base_course, course_text
-from module_utils import course_files, course_model as m, course_plan as p
+from course_helpers import REPO_ROOT, SAMPLES_DIR, course_text
+from course_helpers import course_body as body, validated_courses as courses_of, validated_samples as samples
+from module_utils import course_model as m, course_plan as p
 
 COURSECTL = os.path.join(REPO_ROOT, "bin", "coursectl")
 SNAPSHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snapshots")
-TODAY = datetime.date(2026, 11, 1)
-
-
-def courses_of(**bodies):
-    """Validated courses from {slug: body}; every body must be valid."""
-    entries = [{"file": slug + ".yml", "key": "course_" + slug, "data": body} for slug, body in bodies.items()]
-    courses, problems = m.validate_courses(entries, today=TODAY)
-    assert problems == []
-    return courses
-
-
-def body(**changes):
-    data = base_course()
-    data.update(changes)
-    return data
-
-
-def samples():
-    entries, problems = course_files.load_paths([SAMPLES_DIR])
-    courses, model_problems = m.validate_courses(entries, today=TODAY)
-    assert problems + model_problems == []
-    return courses
 
 
 def lines_of(plan, slug):

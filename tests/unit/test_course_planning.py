@@ -11,11 +11,11 @@ import icalendar
 import pytest
 import yaml
 
-from course_helpers import REPO_ROOT, SAMPLES_DIR, base_course, course_text
+from course_helpers import REPO_ROOT, SAMPLES_DIR, course_text
+from course_helpers import course_body as body, validated_courses as courses_of, validated_samples as samples
 from module_utils import course_files, course_model as m, course_planning as cp
 
 COURSECTL = os.path.join(REPO_ROOT, "bin", "coursectl")
-TODAY = datetime.date(2026, 11, 1)
 STAMP = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 D = datetime.date
 
@@ -23,26 +23,6 @@ D = datetime.date
 def coursectl(*args, cwd=REPO_ROOT, env=None):
     return subprocess.run([sys.executable, COURSECTL, *args], cwd=cwd, capture_output=True, text=True, check=False,
                           env=dict(os.environ, **(env or {})))
-
-
-def courses_of(**bodies):
-    entries = [{"file": slug + ".yml", "key": "course_" + slug, "data": body} for slug, body in bodies.items()]
-    courses, problems = m.validate_courses(entries, today=TODAY)
-    assert problems == []
-    return courses
-
-
-def body(**changes):
-    data = base_course()
-    data.update(changes)
-    return data
-
-
-def samples():
-    entries, problems = course_files.load_paths([SAMPLES_DIR])
-    courses, model_problems = m.validate_courses(entries, today=TODAY)
-    assert problems + model_problems == []
-    return courses
 
 
 # --------------------------------------------------------------------------

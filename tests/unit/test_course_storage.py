@@ -1,21 +1,16 @@
 """NFS exports and the SMB share rendered from the sample courses (module_utils/course_storage.py)."""
 
-import datetime
-
 import pytest
 
-from course_helpers import SAMPLES_DIR
-from module_utils import course_files, course_model as m, course_storage as s
+from course_helpers import validated_samples
+from module_utils import course_model as m, course_storage as s
 
 CLIENTS = ["10.0.0.0/24", "node1.uni.example"]
 
 
 @pytest.fixture(scope="module")
 def courses():
-    entries, problems = course_files.load_paths([SAMPLES_DIR])
-    courses, model_problems = m.validate_courses(entries, today=datetime.date(2026, 11, 1))
-    assert problems + model_problems == []
-    return courses
+    return validated_samples()
 
 
 def test_exports_from_the_model(courses):
