@@ -861,15 +861,17 @@ def desired_groups(courses, settings=None):
     return sorted(groups, key=lambda g: g["name"])
 
 
+def purged_groups_by_course(courses, settings=None):
+    """{slug: [instructors group, students group]} of absent courses with purge: true."""
+    settings = merged_settings(settings)
+    return {course["slug"]: [group_name(course["slug"], settings),
+                             group_name(course["slug"], settings) + settings["students_group_suffix"]]
+            for course in courses if course["state"] == "absent" and course["purge"]}
+
+
 def purged_groups(courses, settings=None):
     """Group names to delete: those of absent courses with purge: true."""
-    settings = merged_settings(settings)
-    names = []
-    for course in courses:
-        if course["state"] == "absent" and course["purge"]:
-            names.append(group_name(course["slug"], settings))
-            names.append(group_name(course["slug"], settings) + settings["students_group_suffix"])
-    return sorted(names)
+    return sorted(name for names in purged_groups_by_course(courses, settings).values() for name in names)
 
 
 def purged_dirs_by_course(courses, settings=None):

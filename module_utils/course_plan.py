@@ -82,6 +82,8 @@ def desired_state(courses, settings=None):
         "smb": course_storage.smb_share(courses, settings),
         "purged_groups": set(course_model.purged_groups(courses, settings)),
         "purged_dirs": course_model.purged_dirs(courses, settings),
+        "purged_groups_by_course": course_model.purged_groups_by_course(courses, settings),
+        "purged_dirs_by_course": course_model.purged_dirs_by_course(courses, settings),
         "settings": settings,
     }
 
@@ -206,21 +208,12 @@ def _purge_lines(slug, before, after, new):
     if not _purged(after) or _purged(before):
         return []
     settings = new["settings"]
-    groups = sorted(name for name in new["purged_groups"] if name in _course_group_names(slug, settings))
-    dirs = [path for path in new["purged_dirs"] if _path_is_course_dir(path, slug, settings)]
+    groups = sorted(new["purged_groups_by_course"][slug])
+    dirs = sorted(new["purged_dirs_by_course"][slug])
     where = " in %s" % code(settings["archive_root"]) if settings.get("archive_root") else ""
     return ["%s is purged: directories %s are archived to a verified tarball%s, then deleted with everything "
             "below them; groups %s are deleted"
             % (code(slug), ", ".join(code(d) for d in dirs), where, ", ".join(code(g) for g in groups))]
-
-
-def _course_group_names(slug, settings):
-    name = settings["group_prefix"] + slug
-    return {name, name + settings["students_group_suffix"]}
-
-
-def _path_is_course_dir(path, slug, settings):
-    return path in ("%s/%s" % (settings["course_root"], slug), "%s/%s" % (settings["exchange_root"], slug))
 
 
 def _group_lines(slug, old, new):
