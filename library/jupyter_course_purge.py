@@ -125,8 +125,7 @@ def archive_course(module, runner, result, slug, paths, archive_root, stamp):
 
 
 def main():
-    module = AnsibleModule(argument_spec=course_argument_spec(
-        settings={"type": "dict", "default": {}}), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=course_argument_spec(), supports_check_mode=True)
     courses, settings = load_courses(module)
     runner = Runner(module)
     todo = {slug: [p for p in paths if os.path.lexists(p)]
