@@ -157,6 +157,16 @@ class HubSession(requests.Session):
 
 
 @pytest.fixture
+def instance_inventory(tmp_path):
+    """An inventory of the instance alone, over docker exec: in `hub`, and in `courses` through it."""
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps({"all": {"children": {
+        "hub": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}},
+        "courses": {"children": {"hub": {}}}}}}))
+    return str(path)
+
+
+@pytest.fixture
 def hub(ca_file):
     session = HubSession(ca_file)
     yield session

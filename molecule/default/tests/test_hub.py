@@ -1,6 +1,9 @@
 """The hub, the proxy and TLS on the instance, checked from inside it."""
+import json
+import subprocess
+
 import pytest
-from conftest import HTTP_PORT, HTTPS_PORT
+from conftest import HTTP_PORT, HTTPS_PORT, INSTANCE, PROJECT
 
 HUB_VERSION = "6.1.1"
 
@@ -100,18 +103,10 @@ def test_hub_config_is_private(host):
     assert "concurrent_spawn_limit" in config.content_string
 
 
-def test_drift_report_is_quiet_then_shows_a_change(host, tmp_path):
+def test_drift_report_is_quiet_then_shows_a_change(host, instance_inventory):
     """playbooks/drift.yml changes nothing; after a hand edit it reports that edit."""
-    import json
-    import subprocess
-
-    from conftest import INSTANCE, PROJECT
-
-    inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"children": {
-        "hub": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}},
-        "courses": {"children": {"hub": {}}}}}}))
-    play = ["ansible-playbook", "--check", "--diff", "-i", str(inventory), str(PROJECT / "playbooks" / "drift.yml"),
+    play = ["ansible-playbook", "--check", "--diff", "-i", instance_inventory,
+            str(PROJECT / "playbooks" / "drift.yml"),
             "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"], "tls_dns_names": [INSTANCE, "localhost"]})]
     quiet = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
     assert quiet.returncode == 0 and "changed=0" in quiet.stdout, quiet.stdout[-3000:]

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import INSTANCE, PROJECT, HubSession
+from conftest import PROJECT, HubSession
 
 EXTRA_COURSE = "extra2026"
 
@@ -184,17 +184,14 @@ def test_instructor_server_writes_course_for_the_group(login, host):
         session.stop("teacher1")
 
 
-def test_new_course_appears_without_hub_restart(login, host, tmp_path):
+def test_new_course_appears_without_hub_restart(login, host, tmp_path, instance_inventory):
     hub_pid = host.check_output("systemctl show -p MainPID --value jupyterhub").strip()
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps({f"course_{EXTRA_COURSE}": {
         "name": "Extra course", "owner": "teacher1", "instructors": ["teacher1"],
         "start": "2026-09-01", "end": "2026-12-18",
     }}))
-    inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"children": {"courses": {"hosts": {INSTANCE: {
-        "ansible_connection": "community.docker.docker"}}}}}}))
-    play = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / "courses.yml")]
+    play = ["ansible-playbook", "-i", instance_inventory, str(PROJECT / "playbooks" / "courses.yml")]
     try:
         run = subprocess.run(play + ["-e", f"@{extra}"], cwd=PROJECT, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stdout[-3000:]

@@ -5,7 +5,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import INSTANCE, PROJECT
+from conftest import PROJECT
 
 LIVE = "/opt/coursehub/envs/default"
 BASE = {"name": "Pins", "owner": "teacher2", "instructors": ["teacher2"], "start": "2026-09-01", "end": "2026-12-18"}
@@ -31,15 +31,12 @@ def test_live_environment_is_a_checked_build_with_the_course_packages(host):
     # A clash only pip sees (scikit-learn needs threadpoolctl>=3): the new build fails, the live one stays.
     (["threadpoolctl<2"], ["mlbp2026 (scikit-learn>=1.5)", "pins2026 (threadpoolctl<2)", "is unchanged"]),
 ], ids=["direct-pin", "transitive"])
-def test_a_clash_fails_naming_the_courses_and_keeps_the_live_environment(host, tmp_path, packages, expected):
+def test_a_clash_fails_naming_the_courses_and_keeps_the_live_environment(host, tmp_path, instance_inventory,
+                                                                        packages, expected):
     before = live_state(host)
     extra = tmp_path / "pins.json"
     extra.write_text(json.dumps({"course_pins2026": dict(BASE, packages=packages)}))
-    inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"children": {
-        "hub": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}},
-        "courses": {"children": {"hub": {}}}}}}))
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / "hub.yml"),
+    run = subprocess.run(["ansible-playbook", "-i", instance_inventory, str(PROJECT / "playbooks" / "hub.yml"),
                           "--tags", "user_env", "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"]}),
                           "-e", f"@{extra}"], cwd=PROJECT, capture_output=True, text=True, timeout=900)
     said = run.stdout + run.stderr
@@ -50,11 +47,8 @@ def test_a_clash_fails_naming_the_courses_and_keeps_the_live_environment(host, t
     assert host.run(f"ls -d {LIVE}-*/").stdout.split() == [host.check_output(f"readlink {LIVE}") + "/"]
 
 
-def test_course_environment_tests_report_pass_and_fail(tmp_path):
-    inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"children": {
-        "courses": {"hosts": {INSTANCE: {"ansible_connection": "community.docker.docker"}}}}}}))
-    play = ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / "test-environments.yml")]
+def test_course_environment_tests_report_pass_and_fail(tmp_path, instance_inventory):
+    play = ["ansible-playbook", "-i", instance_inventory, str(PROJECT / "playbooks" / "test-environments.yml")]
     passed = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=600)
     assert passed.returncode == 0 and "'mlbp2026: pass'" in passed.stdout, passed.stdout[-2000:]
     extra = tmp_path / "broken.json"
