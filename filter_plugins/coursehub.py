@@ -15,7 +15,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from module_utils import course_model, course_software, course_storage  # noqa: E402  pylint: disable=wrong-import-position
+from module_utils import course_files, course_model  # noqa: E402  pylint: disable=wrong-import-position
+from module_utils import course_software, course_storage  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _courses(course_vars, courses_dir, settings):
@@ -31,6 +32,22 @@ def _courses(course_vars, courses_dir, settings):
 def course_validate(course_vars, courses_dir="group_vars/courses", settings=None):
     """Validate the `course_*` variables; return the normalised courses or fail."""
     return _courses(course_vars, courses_dir, settings or {})
+
+
+def course_files_check(playbook_dir, inventory_sources, settings=None):
+    """Read every group_vars/courses directory Ansible will load, as files, and validate them together.
+
+    Ansible's own loading loses what the contract is about: it names no file
+    on a YAML error, silently keeps one of two equal keys or equal slugs,
+    loads <slug>.yaml and keys that are not course_<slug>, and templates
+    strings (a lookup in a course file runs on the controller).  So this runs
+    on localhost before any host loads the files.  Returns the number of files.
+    """
+    count, problems = course_files.check_ansible_dirs(playbook_dir, inventory_sources or [], settings or {})
+    if problems:
+        lines = "\n".join(str(problem) for problem in problems)
+        raise AnsibleFilterError(f"{len(problems)} problem(s) in the course files:\n{lines}")
+    return count
 
 
 def course_summary(course_vars, courses_dir="group_vars/courses", settings=None):
@@ -101,6 +118,7 @@ class FilterModule:
     def filters(self):
         return {
             "course_validate": course_validate,
+            "course_files_check": course_files_check,
             "course_summary": course_summary,
             "course_nfs_exports": course_nfs_exports,
             "course_kernel_exports": course_kernel_exports,

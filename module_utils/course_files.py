@@ -22,9 +22,10 @@ import os
 
 import yaml
 
-from module_utils.course_model import Problem, type_name
+from module_utils.course_model import Problem, type_name, validate_courses
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 ANSIBLE_VARS_EXTENSIONS = (".yml", ".yaml", ".json", "")
 DOCUMENT = "(document)"
 YAML_SYNTAX = "(yaml)"
@@ -82,6 +83,8 @@ def parse_text(text, display):
             return [], [Problem(display, None, DOCUMENT, "the file is empty; it should hold one key, course_<slug>")]
         lines, problems = {}, []
         _index(node, "", lines, problems, display, set())
+        if problems:
+            return [], problems
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         return [], [_syntax_problem(display, exc)]
@@ -89,8 +92,6 @@ def parse_text(text, display):
         return [], [Problem(display, None, YAML_SYNTAX, str(exc))]
     finally:
         loader.dispose()
-    if problems:
-        return [], problems
     return _entries(display, data, lines)
 
 
@@ -129,6 +130,13 @@ def _index(node, path, lines, problems, display, seen):
             child = "%s[%d]" % (path, i)
             lines[child] = item.start_mark.line + 1
             _index(item, child, lines, problems, display, seen)
+    elif node.tag == _TIMESTAMP:
+        # An unquoted 2026-13-45 looks like a date to YAML, which then fails to build it.
+        try:
+            yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            problems.append(Problem(display, node.start_mark.line + 1, path or DOCUMENT,
+                                    "%r is not a date: %s" % (node.value, exc)))
 
 
 def _entries(display, data, lines):
@@ -143,3 +151,26 @@ def _entries(display, data, lines):
                     for key in keys[1:]]
     key = keys[0]
     return [{"file": display, "key": str(key), "data": data[key], "lines": lines}], []
+
+
+def ansible_course_dirs(playbook_dir, inventory_sources):
+    """The group_vars/courses directories Ansible loads for a run, in its order: the
+    playbook's own first, then each inventory source's."""
+    bases = [playbook_dir] + [s if os.path.isdir(s) else os.path.dirname(s) for s in inventory_sources]
+    directories = dict.fromkeys(os.path.realpath(os.path.join(b, "group_vars", "courses")) for b in bases)
+    return [d for d in directories if os.path.isdir(d)]
+
+
+def check_ansible_dirs(playbook_dir, inventory_sources, settings=None):
+    """Read those directories as files and validate them together: (number of courses, problems).
+
+    Entries keep the directories' order, so a clash between two files is
+    reported on the later one, as coursectl reports it within a directory.
+    """
+    entries, problems = [], []
+    for order, directory in enumerate(ansible_course_dirs(playbook_dir, inventory_sources)):
+        directory_entries, directory_problems = load_paths([directory])
+        entries.extend(dict(entry, order=order) for entry in directory_entries)
+        problems.extend(directory_problems)
+    _, model_problems = validate_courses(entries, settings or {})
+    return len(entries), sorted(problems + model_problems, key=lambda p: p.sort_key())

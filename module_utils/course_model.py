@@ -603,8 +603,10 @@ def merged_settings(settings=None):
 def validate_courses(entries, settings=None, today=None):
     """Validate and normalise all course entries at once.
 
-    entries: [{"file", "key", "data", "lines"?}], e.g. from course_files.load_paths;
-    lines maps dotted fields to line numbers.  today (a date or 'YYYY-MM-DD';
+    entries: [{"file", "key", "data", "lines"?, "order"?}], e.g. from
+    course_files.load_paths; lines maps dotted fields to line numbers; order
+    (default 0) ranks entries before their file name does, for files from
+    several directories read in a given order.  today (a date or 'YYYY-MM-DD';
     default: the clock) only sets each course's "expired" flag.
     Returns (courses sorted by slug, problems sorted by file and line).  A
     course appears only if its own entry had no problem; a cross-file problem
@@ -614,7 +616,7 @@ def validate_courses(entries, settings=None, today=None):
     settings = merged_settings(settings)
     today = _as_date(today) if today is not None else datetime.date.today()
     checked = []
-    for entry in sorted(entries, key=lambda e: (str(e.get("file")), str(e.get("key")))):
+    for entry in sorted(entries, key=lambda e: (e.get("order", 0), str(e.get("file")), str(e.get("key")))):
         ctx = _Context(str(entry.get("file")), entry.get("lines"), settings)
         checked.append((ctx, _validate_entry(ctx, entry, today)))
     courses = _cross_file_checks([(ctx, course) for ctx, course in checked if course is not None])

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
 need_pkgs=()
-for pkg in docker.io debootstrap acl python3-venv python3-apt; do
+# chromium and fonts-liberation: the browser test drives Debian's Chromium with
+# Playwright (molecule/default/tests/test_browser.py); Playwright downloads no browser.
+for pkg in docker.io debootstrap acl python3-venv python3-apt chromium fonts-liberation; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$pkg")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -32,6 +34,7 @@ want="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo ">> creating the virtualenv $VENV"
     python3 -m venv "$VENV"
+    export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -r requirements-dev.txt
     echo "$want" >"$stamp"

@@ -82,3 +82,21 @@ def test_kubernetes_spawner_offers_the_courses(monkeypatch, tmp_path):
     profiles = c.KubeSpawner.profile_list(FakeSpawner)
     assert [p["slug"] for p in profiles] == ["personal", "x2026"]
     assert profiles[1]["kubespawner_override"]["volumes"][0]["nfs"]["path"] == "/srv/c/x2026/data"
+
+
+def test_database_sqlite_by_default(monkeypatch, tmp_path):
+    c = load(render(), monkeypatch, tmp_path)
+    assert c.JupyterHub.db_url == "sqlite:////var/lib/jupyterhub/jupyterhub.sqlite"
+
+
+def test_database_postgresql_reads_its_password_from_the_state_dir(monkeypatch, tmp_path):
+    (tmp_path / "db-password").write_text("p@ss/w:rd\n")
+    c = load(render(jupyterhub_db="postgresql", jupyterhub_state_dir=str(tmp_path)), monkeypatch, tmp_path)
+    # Quoted, so a password with URL characters still parses; never in the rendered file.
+    assert c.JupyterHub.db_url == "postgresql+psycopg2://jupyterhub:p%40ss%2Fw%3Ard@127.0.0.1:5432/jupyterhub"
+    assert "p@ss" not in render(jupyterhub_db="postgresql", jupyterhub_state_dir=str(tmp_path))
+    requirements = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), trim_blocks=True)
+    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables.update(jupyterhub_db="postgresql", ansible_managed="x")
+    requirements.filters["comment"] = lambda text: "# " + text
+    assert "psycopg2-binary==" in requirements.get_template("requirements.txt.j2").render(**variables)

@@ -92,7 +92,8 @@ def workspace(root, count):
     with open(inventory / "hosts.yml", "w", encoding="utf-8") as handle:
         yaml.safe_dump(hosts, handle, sort_keys=False)
     playbook = root / "courses.yml"
-    shutil.copy(os.path.join(REPO_ROOT, "playbooks", "courses.yml"), playbook)
+    for name in ("courses.yml", "course-files.yml"):
+        shutil.copy(os.path.join(REPO_ROOT, "playbooks", name), root / name)
     return str(playbook), str(inventory), host
 
 

@@ -17,6 +17,7 @@ import time
 
 import pytest
 from conftest import HubSession
+from hubclient import Server, nbgrader_cell
 
 COURSE = "mlbp2026"
 PRIVATE = "privsec2026"
@@ -69,13 +70,6 @@ CORRECT = "def square(x):\n    return x * x  # S1-RIGHT-ANSWER\n"
 WRONG = "def square(x):\n    return x + 1  # S2-WRONG-ANSWER\n"
 
 
-def nbgrader_cell(cell_type, source, **meta):
-    cell = {"cell_type": cell_type, "metadata": {"nbgrader": dict(meta, schema_version=3)}, "source": source}
-    if cell_type == "code":
-        cell.update(execution_count=None, outputs=[])
-    return cell
-
-
 SOURCE_NOTEBOOK = {
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -89,65 +83,6 @@ SOURCE_NOTEBOOK = {
                       grade=True, solution=False, locked=True, points=1, grade_id="test_square"),
     ],
 }
-
-
-class Server:
-    """One user's running server, reached through the hub as their browser would."""
-
-    def __init__(self, session, user):
-        self.session, self.user = session, user
-        self.base = f"/user/{user}/"
-
-    def request(self, method, path, **kwargs):
-        xsrf = self.session.cookies.get("_xsrf", path=self.base) or ""
-        return self.session.request(method, self.session.url(self.base + path),
-                                    headers={"X-XSRFToken": xsrf}, **kwargs)
-
-    def nbgrader(self, endpoint, **data):
-        """POST to an nbgrader endpoint; the JSON answer (formgrader: {"success": ..., "log": ...})."""
-        response = self.request("POST", endpoint, data=data)
-        assert response.status_code == 200, f"{self.user} POST {endpoint}: {response.status_code} {response.text[:300]}"
-        return response.json()
-
-    def formgrader(self, path):
-        result = self.nbgrader("formgrader/api/" + path)
-        assert result.get("success"), f"{self.user} formgrader {path}: {result.get('log')}\n{result.get('error')}"
-        return result
-
-    def assignments(self, course=COURSE, action=None):
-        """The Assignments list (GET) or one of its actions (fetch, submit, fetch_feedback)."""
-        if action is None:
-            response = self.request("GET", "assignments", params={"course_id": course})
-            assert response.status_code == 200, response.text[:300]
-            return response.json()
-        return self.nbgrader(f"assignments/{action}", course_id=course, assignment_id=ASSIGNMENT)
-
-    def put_file(self, path, content, kind="file"):
-        model = {"type": kind, "format": "text" if kind == "file" else None, "content": content}
-        if kind == "notebook":
-            model["format"] = "json"
-        response = self.request("PUT", f"api/contents/{path}", json=model)
-        assert response.status_code in (200, 201), f"{self.user} PUT {path}: {response.status_code} {response.text}"
-
-    def get_file(self, path):
-        return self.request("GET", f"api/contents/{path}", params={"content": "1"})
-
-    def mkdir(self, path):
-        response = self.request("PUT", f"api/contents/{path}", json={"type": "directory"})
-        assert response.status_code in (200, 201), f"{self.user} mkdir {path}: {response.status_code}"
-
-    def python(self, code):
-        """Run code in a kernel of this server; returns stdout (fails on an exception)."""
-        out, error = self.session.run_code(self.user, code, timeout=120)
-        assert error is None, f"{self.user}: {error}\n{out}"
-        return out
-
-    def outcome(self, code):
-        """Run an expression in this server's kernel and return its repr'd value, errors included."""
-        out, error = self.session.run_code(self.user, f"try:\n    print(repr({code}))\n"
-                                                      "except OSError as exc:\n    print(type(exc).__name__)")
-        assert error is None, out
-        return out.strip()
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +103,7 @@ def cycle(ca_file, password, host):
         response = session.spawn(choice)
         assert response.status_code == 200, f"{user} could not start {choice}: {response.status_code}"
         session.wait_for_server(user)
-        state["servers"][role] = Server(session, user)
+        state["servers"][role] = Server(session, user, COURSE, ASSIGNMENT)
         return state["servers"][role]
 
     state["start"] = server
@@ -383,7 +318,7 @@ def test_6_student_cannot_fetch_from_a_private_course_they_are_not_in(cycle, hos
     session.stop(teacher)
     assert session.spawn(f"{PRIVATE}:instructor").status_code == 200
     session.wait_for_server(teacher)
-    t = Server(session, teacher)
+    t = Server(session, teacher, PRIVATE, ASSIGNMENT)
     cycle["servers"]["T"] = t
     t.mkdir("course/source")
     t.mkdir(f"course/source/{ASSIGNMENT}")
