@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 import testinfra
@@ -11,6 +12,7 @@ import yaml
 
 PROJECT = pathlib.Path(__file__).resolve().parents[3]
 INSTANCE = os.environ.get("COURSEHUB_LIFECYCLE_INSTANCE", "coursehub-lifecycle")
+sys.path.insert(0, str(PROJECT / "molecule" / "shared"))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@ purge (refused), then absent with purge (archived to a verified tarball, then
 removed). The tests run in file order on one course."""
 import json
 
+from conftest import INSTANCE
+from recap import changed
+
 SLUG = "mlbp2026"
 BASE = f"/srv/coursehub/course/{SLUG}"
 EXCHANGE = f"/srv/nbgrader/exchange/{SLUG}"
@@ -91,4 +94,4 @@ def test_3_absent_with_purge_archives_verifies_then_removes(host, converge):
 
 def test_4_rerun_changes_nothing(host, converge):
     done = converge(SLUG, state="absent", purge=True)
-    assert done.returncode == 0 and "changed=0" in done.stdout, done.stdout[-2000:]
+    assert done.returncode == 0 and changed(done.stdout, INSTANCE) == 0, done.stdout[-2000:]

@@ -38,6 +38,7 @@ import sys
 
 import pytest
 from conftest import PROJECT, record
+from recap import play_recap
 
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "corpus"
 SAMPLES = PROJECT / "group_vars" / "courses"
@@ -45,7 +46,6 @@ SAMPLES = PROJECT / "group_vars" / "courses"
 LATER_PLAYS = {"playbooks/courses.yml": "PLAY [Courses become groups", "site.yml": "PLAY [JupyterHub behind"}
 MINIMUM_CASES = 40  # issue 9's acceptance
 HEADER = re.compile(r"^# (\w+): (.*)$")
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,11 +122,6 @@ def validator_failures(case, run):
     return failures
 
 
-def recap(output):
-    """{host: changed} from the play recap; empty when Ansible stopped before it."""
-    return {host: int(changed) for host, changed in RECAP.findall(output)}
-
-
 def playbook_failures(case, playbook, run):
     output = run.stdout + run.stderr
     failures = []
@@ -135,7 +130,7 @@ def playbook_failures(case, playbook, run):
     fields = (case.play or case.field).split(" | ")
     if not any(names_both(output, case.file, field) for field in fields):
         failures.append(f"playbook: does not name {' and '.join(filter(None, (case.file, ' or '.join(fields))))}")
-    changed = recap(output)
+    changed = {host: counts["changed"] for host, counts in play_recap(output).items()}
     if not changed and "TASK [" in output:
         failures.append("playbook: tasks ran but there is no recap")
     if any(changed.values()):

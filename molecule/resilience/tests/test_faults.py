@@ -18,7 +18,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import BASE_URL, PROJECT, HubSession, playbook_command, playbook_env, record
+from conftest import BASE_URL, INSTANCE, PROJECT, HubSession, playbook_command, playbook_env, record
+from recap import changed
 
 PLAY = "playbooks/courses.yml"
 BATCH = 48  # courses per kill point: enough for the directories module to take a while
@@ -69,12 +70,6 @@ def write_user_work(host, slug, tag):
     base = f"/srv/coursehub/course/{slug}"
     host.check_output(f"runuser -u teacher1 -- sh -c 'head -c 20000 /dev/urandom > {base}/files/user-work-{tag}'")
     host.check_output(f"runuser -u teacher1 -- sh -c 'head -c 20000 /dev/urandom > {base}/data/user-work-{tag}'")
-
-
-def counts(output):
-    """changed= and failed= of the play recap."""
-    recap = output[output.rindex("PLAY RECAP"):]
-    return {key: int(recap.split(f"{key}=")[1].split()[0]) for key in ("changed", "failed")}
 
 
 @pytest.fixture(scope="module")
@@ -171,14 +166,14 @@ def test_killed_converge_reruns_to_the_same_state(host, inventory, run_playbook,
     rerun = run_playbook(PLAY, "-e", f"@{extra}")
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     check = run_playbook(PLAY, "--check", "-e", f"@{extra}")
-    assert check.returncode == 0 and counts(check.stdout)["changed"] == 0, check.stdout[-3000:]
+    assert check.returncode == 0 and changed(check.stdout, INSTANCE) == 0, check.stdout[-3000:]
 
     differing = [slug for slug in slugs(new)
                  if course_state(host, slug) != drill["reference"][new[f"course_{slug}"]["state"]]]
     lost = files_before != user_files(host)
     record(f"kill {point}", courses=BATCH, groups_at_kill=made_groups, dirs_at_kill=made_dirs,
-           profiles_at_kill=profiled, rerun_changed=counts(rerun.stdout)["changed"],
-           check_changed_after=counts(check.stdout)["changed"], state_differences=len(differing),
+           profiles_at_kill=profiled, rerun_changed=changed(rerun.stdout, INSTANCE),
+           check_changed_after=changed(check.stdout, INSTANCE), state_differences=len(differing),
            user_files_lost=int(lost))
     assert not differing, f"{len(differing)} courses differ from the reference, e.g. {differing[:3]}"
     assert not lost, "files users wrote changed"
