@@ -477,6 +477,11 @@ class Student:
                         json={"type": "notebook", "format": "json", "content": notebook})
 
     async def stop(self):
+        # What this student's server cost the host, from its start to now.
+        unit = f"jupyter-{self.name}-singleuser.service"
+        used = (await read_cpu(self.args.instance, [unit])).get(unit)
+        if used:
+            self.record["server_cpu"] = round(used[0] / 1e9, 2)
         await self.call("stop", "DELETE", f"/hub/api/users/{self.name}/server", ok=(202, 204), xsrf="/hub/")
         deadline = time.monotonic() + SPAWN_TIMEOUT
         while time.monotonic() < deadline:
@@ -623,6 +628,7 @@ def summarise(records, collected, inbound):
         "login_to_ready": stats([r["login_to_ready"] for r in records if "login_to_ready" in r]),
         "submit": stats([r["submit"] for r in records if "submit" in r]),
         "stop": stats([r["stop"] for r in records if "stop" in r]),
+        "server_cpu": stats([r["server_cpu"] for r in records if "server_cpu" in r]),
         "parts": {part: stats([r["parts"][part] for r in records if part in r.get("parts", {})])
                   for part in ("login", "spawn", "progress", "lab")},
         "retried_429": sum(r["retried_429"] for r in records),
@@ -658,6 +664,9 @@ def print_report(result):
     for key, title in (("login_to_ready", "login to ready"), ("submit", "submit"), ("stop", "stop")):
         row = s[key]
         print(f"| {title} | {fmt(row['p50'])} | {fmt(row['p95'])} | {fmt(row['max'])} | {row['n']} |")
+    row = s["server_cpu"]
+    print(f"each server's CPU, start to stop (p50 / p95 / max): {fmt(row['p50'], 'CPU-s')} / "
+          f"{fmt(row['p95'], 'CPU-s')} / {fmt(row['max'], 'CPU-s')}")
     print("login to ready, by part (p50 / p95): " + ", ".join(
         f"{part} {fmt(row['p50'])} / {fmt(row['p95'])}" for part, row in s["parts"].items()))
     print()

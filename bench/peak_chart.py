@@ -178,6 +178,8 @@ def render_table(runs):
         ("login to ready p50 / p95 / max (s)", lambda r: triple(r["summary"]["login_to_ready"])),
         ("submit p50 / p95 / max (s)", lambda r: triple(r["summary"]["submit"])),
         ("stop p50 / p95 / max (s)", lambda r: triple(r["summary"]["stop"])),
+        ("each server's CPU, start to stop, p50 / p95 / max (CPU-s)",
+         lambda r: triple(r["summary"]["server_cpu"]) if r["summary"].get("server_cpu", {}).get("n") else "-"),
         ("failed students", lambda r: str(r["summary"]["failed"])),
         ("errors by status", lambda r: ", ".join("%s: %d" % kv for kv in r["summary"]["errors_by_status"].items())
          or "none"),
