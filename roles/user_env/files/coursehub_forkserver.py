@@ -570,7 +570,10 @@ def launch(socket_path, fallback, argv):
         sock.connect(socket_path)
         namespaces = [os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC) for name in NAMESPACES]
         request = {"argv": ["jupyterhub-singleuser", *argv], "env": dict(os.environ), "cwd": os.getcwd()}
-        send_message(sock, request, fds=(0, 1, 2, *namespaces))
+        try:
+            send_message(sock, request, fds=(0, 1, 2, *namespaces))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before it read the request: its answer says why
         for fd in namespaces:
             os.close(fd)
         reply, _ = recv_message(sock)
