@@ -7,24 +7,28 @@ test machine, which a deadline rush multiplies by every student. The fork
 server imports all of that once, as root, and waits on a Unix socket.
 
 The spawner's command (`coursehub-singleuser`, the launcher) runs in the user's
-transient unit, as the user, and asks for a server. The fork server takes
-everything that decides what the server may do from the kernel, never from the
-request: the peer's uid from SO_PEERCRED, and from /proc/<peer> its gids and
-groups, cgroups (the unit's memory and CPU limits), mount namespace (the
-unit's BindPaths, PrivateTmp, PrivateDevices), resource limits, OOM score,
-capability bounding set, umask and no_new_privs. The forked child copies them,
-drops to the user and runs `jupyterhub.singleuser.main()`. From the request it
-takes only the environment, the arguments and the three standard streams,
-which are the user's own. So a user who talks to the socket directly gets at
-most a process they could have started themselves, in their own unit.
+transient unit, as the user, and asks for a server. What decides what the
+server may do comes from the kernel, never from the request: the peer's uid
+from SO_PEERCRED; from the world-readable parts of /proc/<peer> its gids and
+groups, cgroups (the unit's memory and CPU limits), resource limits, OOM score,
+capability bounding set, umask, no_new_privs and seccomp state. The launcher
+sends its namespace descriptors (root in a container may lack CAP_SYS_PTRACE
+to open /proc/<peer>/ns): they must belong to the initial user namespace, so
+no user made them; UTS, IPC and network must be the fork server's own; the
+mount namespace (the unit's BindPaths, PrivateTmp, PrivateDevices) is joined,
+and the child checks it then sees exactly the peer's mounts, by mount ID. The
+forked child copies all of it, drops to the user and runs
+`jupyterhub.singleuser.main()`. From the request it takes only the
+environment, the arguments, the working directory and the three standard
+streams, which are the user's own. So a user who talks to the socket directly
+gets at most a process they could have started themselves, in their own unit.
 
 Peers are refused (and the launcher then starts the server the ordinary way)
-when they are root, not in a unit matching --units, in another user or pid
-namespace, chrooted, or under seccomp: their confinement could not be copied.
-Every file the child touches as root (cgroup.procs, oom_score_adj) is touched
-before it joins the peer's mount namespace.
+when they are root, lack no_new_privs, are not in a unit matching --units, or
+are under seccomp with --seccomp refuse. Every file the child touches as root
+(cgroup.procs, oom_score_adj) is touched before it joins the mount namespace.
 
-    python -m coursehub_forkserver serve --socket PATH [--units REGEX] [--preload MOD ...]
+    python -m coursehub_forkserver serve --socket PATH [--units REGEX] [--seccomp raw-io|refuse] [--preload MOD ...]
 """
 
 import argparse
@@ -64,6 +68,7 @@ DEFAULT_UNITS = r"^jupyter-.+-singleuser\.service$"
 # server is started the ordinary way.
 ENTRY_POINT_VARS = ("JUPYTERHUB_SINGLEUSER_EXTENSION", "JUPYTERHUB_SINGLEUSER_APP")
 MAX_MESSAGE = 1 << 20
+CONFINE_TIMEOUT = 10  # seconds a forked child may take to confine itself
 # The launcher's namespaces, sent after its three standard streams.
 NAMESPACES = ("mnt", "uts", "ipc", "net")
 PR_SET_NAME, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 15, 4, 24, 38
@@ -386,6 +391,8 @@ def confine(peer, mnt_fd, cwd):
 def become_server(peer, request, fds, mnt_fd, report):
     """In the child: confine, take the streams and environment, run the server. Never returns."""
     try:
+        # The fork server's wakeup descriptor is about to be closed; a signal must not write to its number.
+        signal.set_wakeup_fd(-1)
         confine(peer, mnt_fd, str(request.get("cwd") or "/"))
         for number, fd in enumerate(fds[:3]):
             os.dup2(fd, number)
@@ -477,8 +484,13 @@ class ForkServer:
             for fd in fds:
                 os.close(fd)
         log(f"started pid {child} for uid {uid} in {peer['unit']}")
-        send_message(conn, {"pid": child})
-        conn.settimeout(None)
+        try:
+            send_message(conn, {"pid": child})
+            conn.settimeout(None)
+        except OSError:
+            # The launcher is gone; the server runs on in its unit, which stops it with the unit.
+            conn.close()
+            conn = None
         self.children[child] = conn
 
     def fork(self, peer, request, fds, mnt_fd):
@@ -492,10 +504,16 @@ class ForkServer:
             become_server(peer, request, fds, mnt_fd, write_end)
         os.close(write_end)
         try:
-            answer = os.read(read_end, 1024)
+            # Confining takes milliseconds; a child stuck in it must not stall every other start.
+            ready = selectors.DefaultSelector()
+            ready.register(read_end, selectors.EVENT_READ)
+            answer = os.read(read_end, 1024) if ready.select(timeout=CONFINE_TIMEOUT) else b""
+            ready.close()
         finally:
             os.close(read_end)
         if answer != b"ok":
+            if not answer:
+                os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
             raise Refused(answer.decode(errors="replace") or "the child died while confining itself")
         return child
@@ -539,7 +557,11 @@ class ForkServer:
             for key, _ in self.selector.select(timeout=30):
                 if key.data == "accept":
                     conn, _ = listener.accept()
-                    self.handle(conn)
+                    try:
+                        self.handle(conn)
+                    except Exception:  # noqa: BLE001 - one bad request must not stop the others
+                        log(f"request failed: {traceback.format_exc()}")
+                        conn.close()
                 else:
                     try:
                         while wake_read.recv(512):
