@@ -88,7 +88,8 @@ class Refused(Exception):
 
 
 # --------------------------------------------------------------------------
-# Framing: a 4-byte length, then JSON; the request carries fds 0-2 alongside.
+# Framing: a 4-byte length, then JSON; the request carries fds 0-2 and the
+# launcher's namespaces alongside.
 # --------------------------------------------------------------------------
 
 def send_message(sock, message, fds=()):
@@ -101,6 +102,16 @@ def send_message(sock, message, fds=()):
         sock.sendall(payload)
 
 
+def recv_until(sock, data, size):
+    """data, extended from sock to at least size bytes."""
+    while len(data) < size:
+        more = sock.recv(65536)
+        if not more:
+            raise ValueError("truncated message")
+        data += more
+    return data
+
+
 def recv_message(sock, with_fds=False):
     """(message, fds); (None, []) at end of stream."""
     fds = []
@@ -110,21 +121,11 @@ def recv_message(sock, with_fds=False):
         data = sock.recv(65536)
     if not data:
         return None, fds
-    while len(data) < 4:
-        more = sock.recv(65536)
-        if not more:
-            raise ValueError("truncated message")
-        data += more
+    data = recv_until(sock, data, 4)
     (length,) = struct.unpack("!I", data[:4])
     if length > MAX_MESSAGE:
         raise ValueError("message too large")
-    data = data[4:]
-    while len(data) < length:
-        more = sock.recv(65536)
-        if not more:
-            raise ValueError("truncated message")
-        data += more
-    return json.loads(data[:length]), fds
+    return json.loads(recv_until(sock, data[4:], length)[:length]), fds
 
 
 # --------------------------------------------------------------------------
