@@ -66,10 +66,25 @@ def authorize(courses, groups, slug, mode):
     return f"you may not start course {slug}"
 
 
+def _confinement(settings):
+    """Unit properties every server gets, personal ones too: no course's exchange
+    is visible (an empty read-only tmpfs over the exchange mount, the host's
+    exchange root inaccessible where it lies elsewhere), nor the hidden paths."""
+    hidden = list(settings.get("hidden_paths", []))
+    exchange_root = settings.get("exchange_root")
+    if exchange_root and exchange_root != settings["exchange_mount"]:
+        hidden.append(exchange_root)
+    return {
+        "TemporaryFileSystem": f"{settings['exchange_mount']}:ro",
+        "InaccessiblePaths": " ".join(f"-{p}" for p in hidden),
+    }
+
+
 def unit_settings(course, slug, mode, settings):
     """Limits, mounts, groups and environment of a course server, as plain data."""
     if slug == PERSONAL:
-        return {"mem_limit": None, "cpu_limit": None, "properties": {}, "environment": {"COURSEHUB": "1"}}
+        properties = {k: v for k, v in _confinement(settings).items() if v}
+        return {"mem_limit": None, "cpu_limit": None, "properties": properties, "environment": {"COURSEHUB": "1"}}
     instructor = mode == INSTRUCTOR
     binds, read_only = [], []
     for mount in course["mounts"][INSTRUCTOR if instructor else STUDENT]:
@@ -81,11 +96,9 @@ def unit_settings(course, slug, mode, settings):
     groups = [course["instructors_group"]] if instructor else []
     if course.get("students_group") and not instructor:
         groups.append(course["students_group"])
-    properties = {
-        # Other courses' exchanges and the course tree stay out of sight.
-        "TemporaryFileSystem": f"{settings['exchange_mount']}:ro",
-        "InaccessiblePaths": " ".join(f"-{p}" for p in settings.get("hidden_paths", [])),
-    }
+    # Other courses' exchanges and the hidden paths stay out of sight; the
+    # course's own exchange is bound into the empty tmpfs below.
+    properties = _confinement(settings)
     if binds:
         properties["BindPaths"] = " ".join(binds)
     if read_only:

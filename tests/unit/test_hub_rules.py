@@ -107,6 +107,22 @@ def test_instructor_unit_writes_course_and_shares_by_group():
     assert (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) == ("1", "safe.directory", "/course")
 
 
+@pytest.mark.parametrize("slug,mode", [(rules.PERSONAL, "student"), ("pub2026", "student"), ("pub2026", "instructor")])
+def test_every_server_hides_the_exchanges_and_hidden_paths(slug, mode):
+    """Personal servers too: an empty read-only tmpfs over the exchange mount; the host's
+    exchange root, where it lies elsewhere, and the hidden paths are inaccessible."""
+    settings = dict(SETTINGS, exchange_root="/data/exchange", hidden_paths=["/etc/coursehub"])
+    props = rules.unit_settings(COURSES.get(slug), slug, mode, settings)["properties"]
+    assert props["TemporaryFileSystem"] == "/srv/nbgrader/exchange:ro"
+    assert props["InaccessiblePaths"].split() == ["-/etc/coursehub", "-/data/exchange"]
+
+
+def test_exchange_root_at_the_mount_path_is_not_made_inaccessible():
+    props = rules.unit_settings(None, rules.PERSONAL, "student",
+                                dict(SETTINGS, exchange_root="/srv/nbgrader/exchange"))["properties"]
+    assert props == {"TemporaryFileSystem": "/srv/nbgrader/exchange:ro"}
+
+
 def test_student_unit_gets_no_git_override():
     unit = rules.unit_settings(COURSES["pub2026"], "pub2026", "student", SETTINGS)
     assert not any(key.startswith("GIT_") for key in unit["environment"])

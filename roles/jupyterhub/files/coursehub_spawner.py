@@ -21,6 +21,7 @@ class CourseSpawner(SystemdSpawner):
         {
             "shareddata_root": "/srv/coursehub/shareddata",
             "shareddata_mount": "/mnt/jupyter/shareddata",
+            "exchange_root": "/srv/nbgrader/exchange",
             "exchange_mount": "/srv/nbgrader/exchange",
             "nbgrader_config_root": "/etc/coursehub/nbgrader",
             "hidden_paths": [],
