@@ -66,10 +66,10 @@ def _storage(render, *args, **kwargs):
 
 
 def course_nfs_exports(course_vars, courses_dir="group_vars/courses", settings=None, clients=(), sec=("sys",),
-                       squash="root_squash"):
-    """The NFS exports of the course tree, homes, exchange and shared data, to the given clients."""
+                       squash="root_squash", homes=False):
+    """The NFS exports of the course tree, exchange, shared data and (homes=true) homes, to the given clients."""
     courses = _courses(course_vars, courses_dir, settings or {})
-    return _storage(course_storage.nfs_exports, courses, settings or {}, clients, sec, squash)
+    return _storage(course_storage.nfs_exports, courses, settings or {}, clients, sec, squash, homes)
 
 
 def course_kernel_exports(exports):

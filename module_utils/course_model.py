@@ -1193,11 +1193,12 @@ def desired_course_configs(courses, settings=None):
     return files
 
 
-def desired_exports(courses, settings=None):
-    """NFS exports for scale-out: homes, the course tree, the exchange and shared data (issue 7 refines)."""
+def desired_exports(courses, settings=None, homes=False):
+    """NFS exports for scale-out: the course tree, the exchange and shared data when a live course
+    uses them, and the homes only when asked for (``homes``: compute nodes that run servers need them)."""
     settings = merged_settings(settings)
     live = _live(courses)
-    wanted = [("homes", "home_root", "rw", True),
+    wanted = [("homes", "home_root", "rw", bool(homes)),
               ("courses", "course_root", "rw", bool(live)),
               ("exchange", "exchange_root", "rw", any(c["exchange"] for c in live)),
               ("shareddata", "shareddata_root", "ro", any(c["shareddata"] for c in live))]

@@ -201,7 +201,7 @@ def test_archived_courses_get_no_course_config(courses):
 
 
 def test_exports_and_shares(courses):
-    exports = {e["what"]: (e["path"], e["access"]) for e in m.desired_exports(courses)}
+    exports = {e["what"]: (e["path"], e["access"]) for e in m.desired_exports(courses, homes=True)}
     assert exports == {"homes": ("/home", "rw"), "courses": ("/srv/coursehub/course", "rw"),
                        "exchange": ("/srv/nbgrader/exchange", "rw"), "shareddata": ("/srv/coursehub/shareddata", "ro")}
     shares = {s["course"]: s for s in m.desired_shares(courses)}
