@@ -61,7 +61,22 @@ attempt("write_system", lambda: open("/opt/coursehub/HACKED", "w").write("x"))
 attempt("write_home", lambda: open(os.path.expanduser("~teacher1") + "/HACKED", "w").write("x"))
 attempt("fork_bomb", fork_bomb)
 attempt("memory", lambda: bytearray(6 * 1024 ** 3))
+attempt("hub_token", lambda: os.environ["JUPYTERHUB_API_TOKEN"])
+attempt("jpy_token", lambda: os.environ["JPY_API_TOKEN"])
+def unix(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(3)
+    sock.connect(path)
+attempt("dbus", lambda: unix("/run/dbus/system_bus_socket"))
+attempt("journal", lambda: unix("/run/systemd/journal/stdout"))
+attempt("hub_api", lambda: socket.create_connection(("127.0.0.1", 8081), timeout=3))
+attempt("proxy_api", lambda: socket.create_connection(("127.0.0.1", 8001), timeout=3))
 print("SANDBOX-PROBES " + json.dumps(results, sort_keys=True))
+print("SANDBOX-ENV " + json.dumps(sorted(os.environ)))
+import ctypes, platform
+_keyctl = {"x86_64": 250, "aarch64": 219, "ppc64le": 130, "s390x": 280}[platform.machine()]
+_serial = ctypes.CDLL(None).syscall(ctypes.c_long(_keyctl), ctypes.c_long(0), ctypes.c_long(-3), ctypes.c_long(0))
+print("SANDBOX-KEYRING %d" % _serial)
 
 def square(x):
     return x * x
@@ -272,9 +287,26 @@ def test_5b_the_grading_sandbox_stopped_every_attack(cycle, host):
                         .content_string)
     texts = ["".join(out.get("text", "")) for cell in graded["cells"] for out in cell.get("outputs", [])]
     line = next(t for t in texts if "SANDBOX-PROBES" in t)
-    results = json.loads(line.split("SANDBOX-PROBES ", 1)[1])
+    results = json.loads(line.split("SANDBOX-PROBES ", 1)[1].split("\n")[0])
     print("grading sandbox probes:", json.dumps(results, sort_keys=True))
-    assert len(results) == 11 and all(v.startswith("denied") for v in results.values()), results
+    assert len(results) == 17 and all(v.startswith("denied") for v in results.values()), results
+    # The kernel's environment is the allow-list and nothing else (no token of the grader's server).
+    environment = json.loads(next(t for t in texts if "SANDBOX-ENV" in t).split("SANDBOX-ENV ", 1)[1].split("\n")[0])
+    print("grading sandbox environment:", environment)
+    assert set(environment) <= {"PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_"} | {
+        # set by ipykernel and matplotlib's inline backend inside the kernel itself
+        "JPY_SESSION_NAME", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL", "CLICOLOR", "PAGER", "GIT_PAGER",
+        "TERM", "FORCE_COLOR", "COLUMNS", "LINES"}, environment
+    assert not any("TOKEN" in name or "JUPYTERHUB" in name for name in environment), environment
+    # Its session keyring is its own, not the grading instructor's server's.
+    sandbox_keyring = next(t for t in texts if "SANDBOX-KEYRING" in t).split("SANDBOX-KEYRING ", 1)[1].split()[0]
+    grader = cycle["servers"]["B"]
+    server_keyring = grader.python(
+        "import ctypes, platform\n"
+        "n = {'x86_64': 250, 'aarch64': 219, 'ppc64le': 130, 's390x': 280}[platform.machine()]\n"
+        "print(ctypes.CDLL(None).syscall(ctypes.c_long(n), ctypes.c_long(0), ctypes.c_long(-3), ctypes.c_long(0)))")
+    assert int(sandbox_keyring) > 0 and int(sandbox_keyring) != int(server_keyring.strip()), \
+        (sandbox_keyring, server_keyring)
     assert not host.file(f"{COURSE_FILES}/HACKED").exists and not host.file("/opt/coursehub/HACKED").exists
     assert not host.file("/home/teacher1/HACKED").exists
 
