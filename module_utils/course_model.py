@@ -132,6 +132,9 @@ except ImportError:  # pragma: no cover - the target host may lack packaging
 # Public constants
 # --------------------------------------------------------------------------
 
+# In /course: what nbgrader collect refused, one line each (names students: not for git).
+COLLECT_REFUSALS = "collect-refusals.log"
+
 DEFAULT_SETTINGS = {
     # host paths
     "course_root": "/srv/coursehub/course",
@@ -163,7 +166,7 @@ DEFAULT_SETTINGS = {
     # nbgrader's generated and student-owned files stay out of git (autograded/
     # holds student work too; SQLite's journal sits beside the gradebook).
     "course_gitignore": ["gradebook.db", "release/", "submitted/", "feedback/", ".ipynb_checkpoints",
-                         "autograded/", "gradebook.db-journal"],
+                         "autograded/", "gradebook.db-journal", COLLECT_REFUSALS],
     # nbgrader in every course server
     "nbgrader_timezone": "UTC",
     "nbgrader_max_file_size_kb": 100000,
@@ -1126,6 +1129,15 @@ _GRADEBOOK_GUARD = [
 ]
 
 
+def _submitters(course, settings):
+    """A course that admits only its own people: collect refuses submissions of anyone else."""
+    if course["allow_non_students"]:
+        return []
+    groups = [group_name(course["slug"], settings)] + list(filter(None, [students_group_name(course, settings)]))
+    return ["# Only the course's instructors and listed students may submit.",
+            "c.CoursehubExchange.allowed_groups = %s" % json.dumps(groups)]
+
+
 def _nbgrader_config(course, settings, mode):
     lines = [
         "# Managed by coursehub (jupyter_course_profiles): nbgrader for course %s." % course["slug"],
@@ -1144,10 +1156,17 @@ def _nbgrader_config(course, settings, mode):
         "c.ExchangeFactory.submit = %s" % json.dumps(settings["nbgrader_exchange_module"] + ".ExchangeSubmit"),
         "c.ExchangeFactory.release_feedback = %s" % json.dumps(
             settings["nbgrader_exchange_module"] + ".ExchangeReleaseFeedback"),
-    ] + ([line % {"root": json.dumps(settings["course_mount"])} for line in _GRADEBOOK_GUARD]
-         + ([line % {"kernel": json.dumps(settings["grading_kernel"])} for line in _SANDBOX]
-            if settings["grading_kernel"] else [])
-         if mode == "instructor" else [])
+        "# Collect (and list --inbound) take from inbound only what the student whose name it bears",
+        "# made: no links, devices or hard links, nothing of another owner; refusals are logged and",
+        "# appended to the report in /course.",
+        "c.ExchangeFactory.collect = %s" % json.dumps(settings["nbgrader_exchange_module"] + ".ExchangeCollect"),
+        "c.ExchangeFactory.list = %s" % json.dumps(settings["nbgrader_exchange_module"] + ".ExchangeList"),
+        "c.CoursehubExchange.refusal_report = %s" % json.dumps(settings["course_mount"] + "/" + COLLECT_REFUSALS),
+    ] + _submitters(course, settings)
+    lines += ([line % {"root": json.dumps(settings["course_mount"])} for line in _GRADEBOOK_GUARD]
+              + ([line % {"kernel": json.dumps(settings["grading_kernel"])} for line in _SANDBOX]
+                 if settings["grading_kernel"] else [])
+              if mode == "instructor" else [])
     return "\n".join(lines) + "\n"
 
 

@@ -506,7 +506,7 @@ def test_dirs_module_converges_and_matches_desired_state(host, capsys):
     assert dirs_mod.shared_repository(config) in dirs_mod.SHARED_VALUES
     ignore = files / ".gitignore"
     assert ignore.read_text() == "gradebook.db\nrelease/\nsubmitted/\nfeedback/\n.ipynb_checkpoints\n" \
-        "autograded/\ngradebook.db-journal\n"
+        "autograded/\ngradebook.db-journal\ncollect-refusals.log\n"
     assert (ignore.stat().st_gid, stat.S_IMODE(ignore.stat().st_mode)) == (72026, 0o664)
     head = files / ".git/HEAD"
     assert head.stat().st_gid == 72026 and head.stat().st_mode & 0o060 == 0o060
@@ -562,7 +562,7 @@ def test_dirs_module_keeps_instructor_gitignore_lines_and_existing_repo(host, ca
     rc, result = run_main(dirs_mod, capsys, courses=courses, settings=host.settings)
     assert rc == 0 and result["commands"] == []
     assert (files / ".gitignore").read_text() == "*.pyc\nrelease/\ngradebook.db\nsubmitted/\nfeedback/\n" \
-                                                 ".ipynb_checkpoints\nautograded/\ngradebook.db-journal\n"
+                                                 ".ipynb_checkpoints\nautograded/\ngradebook.db-journal\ncollect-refusals.log\n"
 
 
 def test_dirs_module_removes_acls_the_model_no_longer_wants(host, capsys):
