@@ -37,13 +37,18 @@ CONFIG = "/etc/coursehub/nbgrader/{course}/student"
 TOKEN = "bench-server-start"
 TICKS = os.sysconf("SC_CLK_TCK")
 
+# name: (Node.js hidden, server extensions switched off). Server units cannot
+# reach Node.js (jupyterhub_course_settings.hidden_paths); the bench hides it
+# the same way for the server's process alone, in a private mount namespace.
+NODE = "/usr/bin/node"
 VARIANTS = {
-    "as configured": [],
-    "without jupyter_lsp and terminals": ["jupyter_lsp", "jupyter_server_terminals"],
-    "also without notebook_shim": ["jupyter_lsp", "jupyter_server_terminals", "notebook_shim"],
-    "also without nbgrader": ["jupyter_lsp", "jupyter_server_terminals", "notebook_shim",
-                              "nbgrader.server_extensions.assignment_list",
-                              "nbgrader.server_extensions.validate_assignment"],
+    "Node.js visible (before)": (False, []),
+    "as configured (Node.js hidden)": (True, []),
+    "also without jupyter_lsp": (True, ["jupyter_lsp"]),
+    "also without jupyter_lsp and terminals": (True, ["jupyter_lsp", "jupyter_server_terminals"]),
+    "also without nbgrader": (True, ["jupyter_lsp", "jupyter_server_terminals",
+                                     "nbgrader.server_extensions.assignment_list",
+                                     "nbgrader.server_extensions.validate_assignment"]),
 }
 
 
@@ -85,7 +90,7 @@ def get(url, timeout=5):
         return response.status
 
 
-def run(user, course, disabled):
+def run(user, course, hide_node, disabled):
     port = free_port()
     argv = ["runuser", "-u", user, "--", "env", f"HOME=/home/{user}",
             f"JUPYTER_CONFIG_PATH={CONFIG.format(course=course)}", f"PATH={ENV}/bin:/usr/bin:/bin",
@@ -93,6 +98,10 @@ def run(user, course, disabled):
             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir=/home/{user}"]
     # A dict trait: each key=value on the command line merges over the config files.
     argv += [f"--ServerApp.jpserver_extensions={name}=False" for name in disabled]
+    if hide_node:
+        # Not executable, not a regular file: JupyterLab's which("node") finds nothing.
+        argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                f'mount --bind /dev/null {NODE} && exec "$0" "$@"'] + argv
     began = time.monotonic()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -138,8 +147,8 @@ def main():
     print("| variant | start wall s | start CPU s | /lab wall s | /lab CPU s | stop wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     rows = {}
-    for name, disabled in VARIANTS.items():
-        runs = [run(args.user, args.course, disabled) for _ in range(args.repeat)]
+    for name, (hide_node, disabled) in VARIANTS.items():
+        runs = [run(args.user, args.course, hide_node, disabled) for _ in range(args.repeat)]
         row = {key: sorted(r[key] for r in runs)[len(runs) // 2] for key in runs[0]}
         rows[name] = row
         print(f"| {name} | {row['start_wall']:.2f} | {row['start_cpu']:.2f} | {row['lab_wall']:.2f} | "

@@ -1094,10 +1094,13 @@ def desired_profiles(courses, settings=None):
 
 
 # Lab and server extensions a student-mode server must not load: grading and
-# authoring belong to instructors.
+# authoring belong to instructors. jupyter_lsp serves language servers, of
+# which the environment has none; it costs about 0.2 CPU-s of every start
+# (bench/server_start.py), which a deadline multiplies by every student.
 STUDENT_DISABLED_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                         "@jupyter/nbgrader:course-list")
-STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list",
+                           "jupyter_lsp")
 
 
 # Instructor mode only: SQLite creates a database 0644, which the default ACL
