@@ -119,9 +119,10 @@ def test_each_server_is_its_units_main_process_run_by_systemd_as_the_user(server
     assert uid == int(host.check_output(f"id -u {user}")), f"{unit} runs as uid {uid}"
     assert int(status.split("PPid:")[1].split()[0]) == 1, "the server is not systemd's own child"
     # The kernel the test talks to is the server's child, in the same unit.
-    kernel_pid = int(run(servers, user, "import os; print(os.getpid())").strip())
-    cgroup = host.file(f"/proc/{kernel_pid}/cgroup").content_string
-    assert f"/{unit}" in cgroup, cgroup
+    kernel = json.loads(run(servers, user, "import json, os\n"
+                                           "print(json.dumps([os.getppid(), open('/proc/self/cgroup').read()]))"))
+    assert kernel[0] == main_pid, f"the kernel's parent is {kernel[0]}, not the unit's main process {main_pid}"
+    assert f"/{unit}" in kernel[1], kernel[1]
 
 
 def test_every_server_has_its_own_session_keyring(servers):
