@@ -293,10 +293,11 @@ def test_5b_the_grading_sandbox_stopped_every_attack(cycle, host):
     # The kernel's environment is the allow-list and nothing else (no token of the grader's server).
     environment = json.loads(next(t for t in texts if "SANDBOX-ENV" in t).split("SANDBOX-ENV ", 1)[1].split("\n")[0])
     print("grading sandbox environment:", environment)
-    assert set(environment) <= {"PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_"} | {
-        # set by ipykernel and matplotlib's inline backend inside the kernel itself
-        "JPY_SESSION_NAME", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL", "CLICOLOR", "PAGER", "GIT_PAGER",
-        "TERM", "FORCE_COLOR", "COLUMNS", "LINES"}, environment
+    allowed = {"PATH", "LANG", "HOME", "TMPDIR", "PWD"} | {  # PWD: bubblewrap's --chdir
+        # what ipykernel sets in its own process once it runs (its display and pager defaults)
+        "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "PAGER", "GIT_PAGER", "MPLBACKEND", "TERM",
+        "JPY_SESSION_NAME", "PYDEVD_USE_FRAME_EVAL"}
+    assert {"PATH", "HOME"} <= set(environment) and not set(environment) - allowed, set(environment) - allowed
     assert not any("TOKEN" in name or "JUPYTERHUB" in name for name in environment), environment
     # Its session keyring is its own, not the grading instructor's server's.
     sandbox_keyring = next(t for t in texts if "SANDBOX-KEYRING" in t).split("SANDBOX-KEYRING ", 1)[1].split()[0]
