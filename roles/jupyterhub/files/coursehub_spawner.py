@@ -4,12 +4,18 @@ The spawn form offers the courses the user may start (courses.json and the
 user's unix groups; the rules are module_utils/course_access.py). The choice is checked again on
 the server for every path in (form, query, REST API): a forged request gets
 403 and no unit is created.
+
+JupyterHub (5.3 and later) hands every spawn's user_options, from whichever
+path, to ``apply_user_options`` before ``start``: that is where the course is
+checked and its limits, mounts and environment are applied. ``start`` checks
+again unless that step ran for this very spawn (a configured
+``apply_user_options`` replaces ours, and must not skip the check).
 """
 import html
 
 from systemdspawner import SystemdSpawner
 from tornado import web
-from traitlets import Dict, Unicode
+from traitlets import Dict, Unicode, default
 
 import course_access as rules
 from coursehub_catalog import CourseCatalog, user_groups
@@ -35,6 +41,12 @@ class CourseSpawner(SystemdSpawner):
         super().__init__(*args, **kwargs)
         # The configured limits, for servers started without a course.
         self._default_limits = (self.mem_limit, self.cpu_limit)
+        # (user_options, choice) the course was applied for in this spawn; None: not yet.
+        self._applied = None
+
+    @default("apply_user_options")
+    def _apply_user_options_default(self):
+        return apply_course_options
 
     @property
     def catalog(self):
@@ -82,10 +94,13 @@ class CourseSpawner(SystemdSpawner):
             value = rules.encode(value, rules.INSTRUCTOR)
         return self._choose(value)
 
-    async def start(self):
-        # user_options may come straight from the REST API: check them again.
-        options = self.user_options or {}
+    def apply_course(self, user_options):
+        """Check the course in user_options for this user (403 if refused) and apply its unit settings."""
+        # user_options may come straight from the REST API: any dict, checked like the form's choice.
+        options = user_options if isinstance(user_options, dict) else {}
         value = options.get("course", rules.PERSONAL)
+        if not isinstance(value, str):
+            raise web.HTTPError(400, "course must be a string")
         if options.get("mode") == rules.INSTRUCTOR:
             value = rules.encode(value, rules.INSTRUCTOR)
         chosen = self._choose(value)
@@ -98,6 +113,21 @@ class CourseSpawner(SystemdSpawner):
             self.mem_limit, self.cpu_limit = unit["mem_limit"], unit["cpu_limit"]
         self.unit_extra_properties = dict(unit["properties"])
         self._course_environment = unit["environment"]
+        self._applied = (dict(options), chosen)
+        return chosen
+
+    async def start(self):
+        # What apply_user_options applied counts for this start only.
+        applied, self._applied = self._applied, None
+        options = self.user_options if isinstance(self.user_options, dict) else {}
+        if applied is None or applied[0] != options:
+            # It did not run for these options (replaced in the config, or the
+            # options changed since): check and apply them now.
+            chosen = self.apply_course(options)
+            self._applied = None
+        else:
+            chosen = applied[1]
+        slug, mode = chosen["course"], chosen["mode"]
         self.log.info("coursehub: starting %s for %s in %s mode", slug, self.user.name, mode)
         return await super().start()
 
@@ -105,3 +135,8 @@ class CourseSpawner(SystemdSpawner):
         env = super().get_env()
         env.update(getattr(self, "_course_environment", {}) or {})
         return env
+
+
+def apply_course_options(spawner, user_options):
+    """The default ``apply_user_options`` of CourseSpawner: every spawn path runs it before start."""
+    spawner.apply_course(user_options)
