@@ -10,14 +10,17 @@ description:
   - Validates the course variables with the coursehub course model and fails with every problem before changing
     anything.
   - Writes the model's C(desired_profiles) as JSON (sorted keys, indent 2, a final newline) to O(dest),
-    atomically, mode 0644, owned by root. Archived courses are in it (the hub hides them); absent ones are not.
+    atomically, mode 0600, owned by root. Archived courses are in it (the hub hides them); absent ones are not.
+  - The file names every instructor and listed student of every course, private ones included, and only the
+    hub (root) reads it, so no other user may read it. A file found with another mode or owner is corrected.
   - Creates the parent directory (mode 0755) when it is missing.
   - The hub reads the file when it changes, so no restart is needed.
   - Also writes each live, non-archived course's Jupyter config directories,
     C(<nbgrader_config_root>/<slug>/student) and C(.../instructor), which the hub puts on
     C(JUPYTER_CONFIG_PATH) of a course server - C(nbgrader_config.py) (course id, C(/course), group-shared
     course directory, the exchange) and, in student mode, a lab page config and server config that switch
-    the grading extensions off. Files of courses that went away are left in place.
+    the grading extensions off. They name no user, and course servers read them as their user, so they are
+    mode 0644. Files of courses that went away are left in place.
 version_added: "1.0.0"
 author: coursehub
 extends_documentation_fragment:
@@ -66,7 +69,7 @@ files:
   type: dict
   sample: {"/etc/coursehub/nbgrader/mlbp2026/student/nbgrader_config.py": ["created"]}
 changes:
-  description: What changed (or would change), among V(content), V(mode OLD->0644), V(owner), V(created).
+  description: What changed (or would change), among V(content), V(mode OLD->NEW), V(owner), V(created).
   returned: always
   type: list
   elements: str
@@ -87,7 +90,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.course_model import desired_course_configs, desired_profiles
 from ansible.module_utils.course_module import course_argument_spec, load_courses
 
-MODE = 0o644
+# courses.json names the students of private courses: the hub (root) alone reads it.
+PROFILES_MODE = 0o600
+# The per-course Jupyter configs name no one; each course server reads them as its user.
+CONFIG_MODE = 0o644
 
 
 def render(profiles):
@@ -95,13 +101,13 @@ def render(profiles):
     return json.dumps(profiles, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def file_changes(new_text, old_text, st):
-    """What differs between the wanted file and the current one (old_text and st None when missing)."""
+def file_changes(new_text, old_text, st, mode):
+    """What differs between the wanted file (with mode) and the current one (old_text and st None when missing)."""
     if st is None:
         return ["created"]
     changes = ["content"] if old_text != new_text else []
-    if stat.S_IMODE(st.st_mode) != MODE:
-        changes.append("mode %04o->%04o" % (stat.S_IMODE(st.st_mode), MODE))
+    if stat.S_IMODE(st.st_mode) != mode:
+        changes.append("mode %04o->%04o" % (stat.S_IMODE(st.st_mode), mode))
     if (st.st_uid, st.st_gid) != (0, 0):
         changes.append("owner")
     return changes
@@ -120,8 +126,11 @@ def read_current(dest):
         return None, st
 
 
-def write(module, dest, text):
-    """Write text to dest atomically, mode 0644 root:root, creating a missing parent as 0755."""
+def write(module, dest, text, mode):
+    """Write text to dest atomically, with mode, root:root, creating a missing parent as 0755.
+
+    The temporary file is created 0600 (mkstemp), so the text is never readable by others on the way.
+    """
     parent = os.path.dirname(dest)
     if not os.path.isdir(parent):
         os.makedirs(parent, mode=0o755)
@@ -130,13 +139,13 @@ def write(module, dest, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, MODE)
+        os.chmod(tmp, mode)
         os.chown(tmp, 0, 0)
         module.atomic_move(tmp, dest, keep_dest_attrs=False)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    os.chmod(dest, MODE)
+    os.chmod(dest, mode)
     os.chown(dest, 0, 0)
 
 
@@ -146,20 +155,20 @@ def main():
     dest = module.params["dest"] or settings["courses_json"]
     profiles = desired_profiles(courses, settings)
     # courses.json first, then each course's per-mode Jupyter config directory.
-    wanted = {dest: render(profiles)}
-    wanted.update(desired_course_configs(courses, settings))
+    wanted = {dest: (render(profiles), PROFILES_MODE)}
+    wanted.update((path, (text, CONFIG_MODE)) for path, text in desired_course_configs(courses, settings).items())
 
     files, diffs = {}, []
-    for path, text in wanted.items():
+    for path, (text, mode) in wanted.items():
         old_text, st = read_current(path)
-        changes = file_changes(text, old_text, st)
+        changes = file_changes(text, old_text, st, mode)
         if not changes:
             continue
         files[path] = changes
         if module._diff and old_text != text:
             diffs.append({"before": old_text or "", "after": text, "before_header": path, "after_header": path})
         if not module.check_mode:
-            write(module, path, text)
+            write(module, path, text, mode)
     result = {"changed": bool(files), "dest": dest, "courses": sorted(profiles["courses"]),
               "changes": files.get(dest, []), "files": files}
     if diffs:

@@ -631,11 +631,18 @@ def test_render_is_sorted_indented_and_ends_in_a_newline():
 
 
 def test_file_changes():
-    st = types.SimpleNamespace(st_mode=0o100600, st_uid=0, st_gid=0)
-    assert profiles_mod.file_changes("x", None, None) == ["created"]
-    assert profiles_mod.file_changes("x", "x", st) == ["mode 0600->0644"]
-    assert profiles_mod.file_changes("x", "y", types.SimpleNamespace(st_mode=0o100644, st_uid=1, st_gid=0)) == \
+    st = types.SimpleNamespace(st_mode=0o100644, st_uid=0, st_gid=0)
+    assert profiles_mod.file_changes("x", None, None, 0o600) == ["created"]
+    assert profiles_mod.file_changes("x", "x", st, 0o600) == ["mode 0644->0600"]
+    assert profiles_mod.file_changes("x", "x", st, 0o644) == []
+    assert profiles_mod.file_changes("x", "y", types.SimpleNamespace(st_mode=0o100600, st_uid=1, st_gid=0), 0o600) == \
         ["content", "owner"]
+
+
+def test_only_the_hub_may_read_courses_json_and_course_configs_stay_readable():
+    """courses.json names private courses' students: root only. The configs name no one."""
+    assert profiles_mod.PROFILES_MODE == 0o600
+    assert profiles_mod.CONFIG_MODE == 0o644
 
 
 def test_profiles_module_writes_atomically_and_only_on_change(tmp_path, capsys):
@@ -651,7 +658,11 @@ def test_profiles_module_writes_atomically_and_only_on_change(tmp_path, capsys):
     rc, result = run_main(profiles_mod, capsys, courses=sample_courses(), **kw)
     assert (rc, result["changed"], result["changes"]) == (0, True, ["created"])
     assert result["courses"] == ["deeplearn2026", "mlbp2026", "oldstats2025", "privsec2026"]
-    assert stat.S_IMODE(dest.stat().st_mode) == 0o644 and stat.S_IMODE(dest.parent.stat().st_mode) == 0o755
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600 and stat.S_IMODE(dest.parent.stat().st_mode) == 0o755
+    assert (dest.stat().st_uid, dest.stat().st_gid) == (0, 0)
+    # The course configs are read by each course server as its user.
+    assert stat.S_IMODE((nbg / "mlbp2026/student/nbgrader_config.py").stat().st_mode) == 0o644
+    assert stat.S_IMODE((nbg / "mlbp2026/instructor/jupyter_server_config.py").stat().st_mode) == 0o644
     model = sys.modules["ansible.module_utils.course_model"]
     courses, _ = model.courses_from_vars(sample_courses())
     assert json.loads(dest.read_text()) == model.desired_profiles(courses)
@@ -670,12 +681,18 @@ def test_profiles_module_writes_atomically_and_only_on_change(tmp_path, capsys):
 
     courses = sample_courses()
     courses["course_mlbp2026"]["resources"]["memory"] = "3G"
-    os.chmod(dest, 0o600)
+    os.chmod(dest, 0o644)  # as an older release left it: world-readable
     rc, result = run_main(profiles_mod, capsys, diff=True, courses=courses, **kw)
-    assert result["changes"] == ["content", "mode 0600->0644"] and list(result["files"]) == [str(dest)]
+    assert result["changes"] == ["content", "mode 0644->0600"] and list(result["files"]) == [str(dest)]
     assert '"memory": "2G"' in result["diff"][0]["before"] and '"memory": "3G"' in result["diff"][0]["after"]
     assert json.loads(dest.read_text())["courses"]["mlbp2026"]["resources"]["memory"] == "3G"
-    assert stat.S_IMODE(dest.stat().st_mode) == 0o644
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+
+    # A mode change alone is a change too (no content diff), and it is made.
+    os.chmod(dest, 0o644)
+    rc, result = run_main(profiles_mod, capsys, courses=courses, **kw)
+    assert (result["changed"], result["changes"]) == (True, ["mode 0644->0600"])
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
 
 
 def test_profiles_module_default_dest_comes_from_settings(tmp_path, capsys):

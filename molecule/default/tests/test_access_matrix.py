@@ -56,7 +56,13 @@ FILESYSTEM = [
     ("student1", "/var/lib/jupyterhub/jupyterhub_cookie_secret", "read", DENY),
     ("teacher1", "/etc/jupyterhub/jupyterhub_config.py", "read", DENY),
     ("student1", "/etc/coursehub/tls/key.pem", "read", DENY),
-    ("student1", "/etc/jupyterhub/courses.json", "read", ALLOW),
+    # who is on which course, private courses' students included: the hub's only
+    ("student1", "/etc/jupyterhub/courses.json", "read", DENY),
+    ("student2", "/etc/jupyterhub/courses.json", "read", DENY),
+    ("teacher1", "/etc/jupyterhub/courses.json", "read", DENY),
+    ("student1", "/var/lib/jupyterhub/jupyterhub.sqlite", "read", DENY),
+    # the course servers' own Jupyter config names no one and must stay readable
+    ("student1", "/etc/coursehub/nbgrader/mlbp2026/student/nbgrader_config.py", "read", ALLOW),
 ]
 
 

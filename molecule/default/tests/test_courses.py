@@ -147,7 +147,8 @@ def test_access_allowed(host, user, command):
 
 def test_courses_json(host):
     f = host.file("/etc/jupyterhub/courses.json")
-    assert (f.user, f.group, f.mode) == ("root", "root", 0o644)
+    # It names every course's students (private ones too): only the hub, root, reads it.
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o600)
     data = json.loads(f.content_string)
     assert set(data["courses"]) == {"mlbp2026", "privsec2026", "deeplearn2026", "oldstats2025"}
     assert data["courses"]["privsec2026"]["private"] is True
