@@ -2,7 +2,7 @@
 """Deadline-peak load test for issue 10: N students arrive at a set rate, each
 logs in, starts the course, fetches and submits an assignment, and stops.
 
-    python3 bench/peak.py --instance coursehub-molecule [--url https://127.0.0.1:18443] [--students 60]
+    python3 bench/peak.py --instance coursehub-molecule [--url https://hub.localhost:18443] [--students 60]
         [--rate 1.0] [--course mlbp2026] [--assignment peak1] [--label sqlite] [--json OUT]
         [--password-file .cache/molecule-password] [--instructor teacher1]
 
@@ -28,10 +28,11 @@ and connections, as a browser would:
   1. GET /hub/login, POST /hub/login (302);
   2. GET /hub/spawn, POST the spawn form (its action URL) with the course (302);
   3. GET /hub/api/users/<u>/server/progress (the event stream the spawn-pending
-     page reads) until the ready event, then GET /user/<u>/lab through the
-     OAuth redirects and GET /user/<u>/api/status (200): login-to-ready is
-     from the first GET to here;
-  4. GET /user/<u>/assignments?course_id=..., POST assignments/fetch, GET and
+     page reads) until the ready event, which says where the server is
+     (<server>: /user/<u>/, or https://<u>.<hub host>/user/<u>/ with
+     subdomain_host), then GET <server>lab through the OAuth redirects and
+     GET <server>api/status (200): login-to-ready is from the first GET to here;
+  4. GET <server>assignments?course_id=..., POST assignments/fetch, GET and
      PUT the notebook with an answer through the contents API, POST
      assignments/submit (the submit latency is this call);
   5. DELETE /hub/api/users/<u>/server, then GET /hub/api/user until it is gone.
@@ -67,6 +68,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 import aiohttp
 from yarl import URL
@@ -74,9 +76,9 @@ from yarl import URL
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared"))
 
-from hubclient import HubSession  # noqa: E402 - needs the path above
+from hubclient import BASE_URL, HubSession  # noqa: E402 - needs the path above
 
-DEFAULT_URL = "https://127.0.0.1:18443"
+DEFAULT_URL = BASE_URL  # the default scenario's hub, or $COURSEHUB_URL
 # Where the roles put things inside the instance (their defaults).
 CERT = "/etc/coursehub/tls/cert.pem"
 HUB_CONFIG = "/etc/jupyterhub/jupyterhub_config.py"
@@ -301,10 +303,12 @@ class Student:
         self.retried_429 = 0
         self.record = {"user": name, "ok": False}
         self.session = None
+        self.server = None  # the server's URL, from the hub's ready event
         self.last_lap = time.monotonic()
 
     def url(self, path):
-        return self.args.url + path
+        """A path on the hub, or a full URL (the user's server on a host of its own) as it is."""
+        return path if path.startswith("https://") else self.args.url + path
 
     def lap(self, name, since=None):
         """Time of one part of login-to-ready, from the end of the previous part."""
@@ -350,7 +354,7 @@ class Student:
 
     async def nbgrader(self, step, action):
         """POST one of the Assignments list's actions; nbgrader answers 200 with success true or false."""
-        base = f"/user/{self.name}/"
+        base = self.server
         _, text, _ = await self.call(step, "POST", f"{base}assignments/{action}", xsrf=base,
                                      data={"course_id": self.args.course, "assignment_id": self.args.assignment})
         result = json.loads(text)
@@ -361,7 +365,9 @@ class Student:
     async def run(self, arrival):
         self.session = aiohttp.ClientSession(
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # cookies of 127.0.0.1, an IP address
-            connector=aiohttp.TCPConnector(ssl=self.ssl_context),
+            # The threaded resolver is socket.getaddrinfo, where hubclient resolves *.localhost (the
+            # default, aiodns, asks DNS).
+            connector=aiohttp.TCPConnector(ssl=self.ssl_context, resolver=aiohttp.ThreadedResolver()),
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT), trust_env=False)
         self.record["arrival"] = round(arrival, 2)
         step = "login"
@@ -440,6 +446,7 @@ class Student:
                     if event.get("failed"):
                         raise StepFailed("ready", f"spawn failed: {event.get('message', '')[:200]}")
                     if event.get("ready"):
+                        self.server = str(URL(self.args.url).join(URL(event["url"])))
                         break
                 else:
                     raise StepFailed("ready", "the progress stream ended without a ready event")
@@ -451,12 +458,12 @@ class Student:
             raise StepFailed("ready", f"GET {path}: {type(exc).__name__} {exc}") from None
         self.lap("progress")
         # The lab page walks the OAuth redirects and sets the server's cookies.
-        await self.call("ready", "GET", f"/user/{self.name}/lab", page=True)
-        await self.call("ready", "GET", f"/user/{self.name}/api/status", xsrf=f"/user/{self.name}/")
+        await self.call("ready", "GET", self.server + "lab", page=True)
+        await self.call("ready", "GET", self.server + "api/status", xsrf=self.server)
         self.lap("lab")
 
     async def fetch_and_answer(self):
-        base = f"/user/{self.name}/"
+        base = self.server
         _, text, _ = await self.call("fetch", "GET", base + "assignments", xsrf=base,
                                      params={"course_id": self.args.course})
         listed = [a for a in json.loads(text).get("value", []) if a.get("assignment_id") == self.args.assignment]
@@ -531,11 +538,10 @@ class Instructor:
                 raise SystemExit(f"{self.user} could not start {choice}: {response.status_code}")
             self.started = True
         self.session.wait_for_server(self.user, timeout=300)
-        self.base = f"/user/{self.user}/"
 
     def request(self, method, path, **kwargs):
-        xsrf = self.session.cookies.get("_xsrf", path=self.base) or ""
-        return self.session.request(method, self.session.url(self.base + path), headers={"X-XSRFToken": xsrf},
+        return self.session.request(method, self.session.server_url(self.user, path),
+                                    headers={"X-XSRFToken": self.session.server_xsrf(self.user)},
                                     timeout=600, **kwargs)
 
     def formgrader(self, path):
@@ -703,8 +709,11 @@ def parse_args(argv=None):
     parser.add_argument("--password-file", default=os.path.join(REPO, ".cache", "molecule-password"),
                         help="the accounts' password (first word); the peers get it too")
     args = parser.parse_args(argv)
-    if not args.url.startswith("https://127.0.0.1:") and not args.url.startswith("https://localhost:"):
-        parser.error("--url must be https on the loopback (https://127.0.0.1:PORT)")
+    url = urllib.parse.urlsplit(args.url)
+    # *.localhost is loopback too: hubclient resolves it to 127.0.0.1 (a hub with subdomain_host).
+    if url.scheme != "https" or not url.port or not (url.hostname in ("127.0.0.1", "localhost")
+                                                     or url.hostname.endswith(".localhost")):
+        parser.error("--url must be https on the loopback (https://127.0.0.1:PORT or https://<name>.localhost:PORT)")
     if args.students < 1 or args.rate <= 0:
         parser.error("--students and --rate must be positive")
     args.url = args.url.rstrip("/")

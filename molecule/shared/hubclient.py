@@ -1,19 +1,53 @@
 """A browser-like HTTPS client of the hub, shared by the molecule scenarios'
 tests (and bench/peak.py's setup): cookies, the login form with its _xsrf,
 the spawn form, the hub API and a kernel over its websocket; and a user's
-server with the nbgrader endpoints its JupyterLab calls."""
+server with the nbgrader endpoints its JupyterLab calls.
+
+Where a user's server lives is the hub's to say (HubSession.server_url): under
+/user/<name>/ on the hub's own origin, or, with JupyterHub's subdomain_host,
+on a host of its own, https://<name>.<hub host>. Names under .localhost
+(https://hub.localhost:18443 and its users' hosts) resolve to 127.0.0.1 in this
+process, as browsers resolve them, without the host's /etc/hosts."""
 import html
 import json
 import os
 import re
+import socket
 import ssl
 import time
+import urllib.parse
 import uuid
 
 import requests
 import websocket
 
-BASE_URL = os.environ.get("COURSEHUB_URL", "https://127.0.0.1:18443")
+# The default scenario's hub (molecule/default/molecule.yml sets COURSEHUB_URL for its verifier).
+BASE_URL = os.environ.get("COURSEHUB_URL", "https://hub.localhost:18443")
+
+
+def _resolve_localhost_names(getaddrinfo):
+    """socket.getaddrinfo, except that localhost's subdomains (hub.localhost,
+    student1.hub.localhost) are 127.0.0.1, as RFC 6761 reserves them to be:
+    the host's resolver may not know them, browsers do. Every other name is
+    left to the real resolver."""
+    def resolve(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.rstrip(".").lower().endswith(".localhost"):
+            host = "127.0.0.1"
+        return getaddrinfo(host, *args, **kwargs)
+    resolve.localhost_names = True
+    return resolve
+
+
+# requests (urllib3) and websocket-client both look up socket.getaddrinfo when they connect.
+if not getattr(socket.getaddrinfo, "localhost_names", False):
+    socket.getaddrinfo = _resolve_localhost_names(socket.getaddrinfo)
+
+
+def origin(url):
+    """scheme://host[:port] of a URL."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class HubSession(requests.Session):
@@ -25,9 +59,33 @@ class HubSession(requests.Session):
         self.verify = ca_file
         # No proxy or CA bundle from the environment: loopback only, our own CA.
         self.trust_env = False
+        self._server_urls = {}
 
     def url(self, path):
         return self.base_url + path
+
+    def server_url(self, username, path=""):
+        """The URL of `username`'s server, plus `path`: the one place the tests learn it. The hub
+        says it, in the `url` of the server in its user model: /user/<name>/ (on the hub's origin),
+        or https://<name>.<hub host>[:port]/user/<name>/ with subdomain_host. Stopped servers are
+        asked for too, so it is known before a spawn; the answer is kept, so it is known while the
+        hub restarts. Needs a login as that user or as an admin."""
+        if username not in self._server_urls:
+            response = self.get(self.url(f"/hub/api/users/{username}"), headers=self.xsrf_headers(),
+                                params={"include_stopped_servers": "1"})
+            assert response.status_code == 200, f"the hub does not show {username}: {response.status_code}"
+            server = (response.json().get("servers") or {}).get("")
+            assert server, f"the hub knows no server of {username} (never started?)"
+            self._server_urls[username] = urllib.parse.urljoin(self.base_url + "/", server["url"])
+        return self._server_urls[username] + path
+
+    def server_xsrf(self, username):
+        """The _xsrf cookie the user's server set (on its own path, and host)."""
+        parts = urllib.parse.urlsplit(self.server_url(username))
+        for cookie in self.cookies:
+            if cookie.name == "_xsrf" and cookie.path == parts.path and cookie.domain.lstrip(".") == parts.hostname:
+                return cookie.value
+        return ""
 
     def login(self, username, password):
         form = self.get(self.url("/hub/login"))
@@ -75,15 +133,17 @@ class HubSession(requests.Session):
     def run_code(self, username, code, timeout=60):
         """Run Python in a new kernel of the user's server, over the kernel
         websocket as JupyterLab does; returns (stdout, error name or None)."""
-        base = f"/user/{username}/api/kernels"
-        self.get(self.url(f"/user/{username}/lab"))  # sets the server's _xsrf cookie
-        xsrf = self.cookies.get("_xsrf", path=f"/user/{username}/") or ""
-        kernel = self.post(self.url(base), json={}, headers={"X-XSRFToken": xsrf})
+        base = self.server_url(username, "api/kernels")
+        self.get(self.server_url(username, "lab"))  # sets the server's _xsrf cookie
+        xsrf = self.server_xsrf(username)
+        kernel = self.post(base, json={}, headers={"X-XSRFToken": xsrf})
         assert kernel.status_code == 201, f"no kernel for {username}: {kernel.status_code} {kernel.text[:200]}"
         kernel_id = kernel.json()["id"]
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
+        channels = f"{base}/{kernel_id}/channels"
+        # The cookies a browser would send to that URL (its host and path), not the whole jar.
+        cookie = self.prepare_request(requests.Request("GET", channels)).headers.get("Cookie", "")
         ws = websocket.create_connection(
-            self.base_url.replace("https://", "wss://") + f"{base}/{kernel_id}/channels",
+            channels.replace("https://", "wss://", 1),
             header=[f"Cookie: {cookie}"], sslopt={"ca_certs": self.verify, "cert_reqs": ssl.CERT_REQUIRED},
             timeout=timeout,
         )
@@ -112,7 +172,7 @@ class HubSession(requests.Session):
             return "".join(out), error
         finally:
             ws.close()
-            self.delete(self.url(f"{base}/{kernel_id}"), headers={"X-XSRFToken": xsrf})
+            self.delete(f"{base}/{kernel_id}", headers={"X-XSRFToken": xsrf})
 
     def xsrf_headers(self):
         return {"X-XSRFToken": self.cookies.get("_xsrf", path="/hub/") or ""}
@@ -123,8 +183,8 @@ class HubSession(requests.Session):
         last = None
         while time.monotonic() < deadline:
             # An HTML page walks the OAuth redirects and sets the server's cookie.
-            last = self.get(self.url(f"/user/{username}/lab"), allow_redirects=True)
-            status = self.get(self.url(f"/user/{username}/api/status"))
+            last = self.get(self.server_url(username, "lab"), allow_redirects=True)
+            status = self.get(self.server_url(username, "api/status"))
             if status.status_code == 200:
                 return status
             time.sleep(2)
@@ -144,12 +204,10 @@ class Server:
     def __init__(self, session, user, course, assignment):
         self.session, self.user = session, user
         self.course, self.assignment = course, assignment
-        self.base = f"/user/{user}/"
 
     def request(self, method, path, **kwargs):
-        xsrf = self.session.cookies.get("_xsrf", path=self.base) or ""
-        return self.session.request(method, self.session.url(self.base + path),
-                                    headers={"X-XSRFToken": xsrf}, **kwargs)
+        return self.session.request(method, self.session.server_url(self.user, path),
+                                    headers={"X-XSRFToken": self.session.server_xsrf(self.user)}, **kwargs)
 
     def nbgrader(self, endpoint, **data):
         """POST to an nbgrader endpoint; the JSON answer (formgrader: {"success": ..., "log": ...})."""

@@ -3,6 +3,7 @@ that reaches the hub only through the port published on 127.0.0.1."""
 import json
 import os
 import pathlib
+import re
 import sys
 
 import pytest
@@ -28,6 +29,19 @@ def host():
 @pytest.fixture(scope="session")
 def password():
     return pathlib.Path(PASSWORD_FILE).read_text().split()[0]
+
+
+@pytest.fixture(scope="session")
+def subdomain_host(host):
+    """The hub's subdomain_host as deployed on the instance; empty: users' servers under
+    /user/<name>/ on the hub's own origin. A scenario that sets one (COURSEHUB_SUBDOMAIN_HOST,
+    from its molecule.yml) must find it deployed."""
+    config = host.file("/etc/jupyterhub/jupyterhub_config.py").content_string
+    found = re.search(r'^c\.JupyterHub\.subdomain_host = "([^"]*)"$', config, re.M)
+    deployed = found.group(1) if found else ""
+    expected = os.environ.get("COURSEHUB_SUBDOMAIN_HOST")
+    assert expected is None or deployed == expected, f"subdomain_host is {deployed!r}, the scenario's {expected!r}"
+    return deployed
 
 
 @pytest.fixture(scope="session")

@@ -73,8 +73,13 @@ def http_probes(ca_file, password):
     rows = []
     got = anonymous.get(BASE_URL + "/hub/api/users", allow_redirects=False).status_code
     rows.append(("anonymous", "GET /hub/api/users", DENY, ALLOW if got == 200 else DENY, got))
-    got = anonymous.get(BASE_URL + "/user/student1/api/contents", allow_redirects=False).status_code
-    rows.append(("anonymous", "GET /user/student1/api/contents", DENY, ALLOW if got == 200 else DENY, got))
+    # Where student1's server is, as the hub tells student1 (a host of its own with subdomain_host).
+    student = HubSession(ca_file)
+    assert student.login("student1", password).status_code == 302
+    contents = student.server_url("student1", "api/contents")
+    student.close()
+    got = anonymous.get(contents, allow_redirects=False).status_code
+    rows.append(("anonymous", f"GET {contents}", DENY, ALLOW if got == 200 else DENY, got))
     got = anonymous.get(BASE_URL + "/api/routes", allow_redirects=False).status_code
     rows.append(("anonymous", "GET /api/routes (proxy API path on the public port)", DENY,
                  ALLOW if got == 200 else DENY, got))

@@ -25,6 +25,11 @@ CASES = [
     ({"jupyterhub_admin_users": ["Bad User"]}, "jupyterhub_admin_users"),
     ({"user_env_extra_packages": ["numpy"]}, "user_env_extra_packages"),
     ({"jupyterhub_cpu_limit": "lots"}, "jupyterhub_cpu_limit"),
+    # Users' hosts under a one-label name: no certificate could cover *.localhost.
+    ({"jupyterhub_subdomain_host": "https://localhost"}, "jupyterhub_subdomain_host"),
+    # A wildcard certificate for users' hosts needs DNS-01, which acme mode (http-01) cannot do.
+    ({"tls_mode": "acme", "tls_acme_email": "ops@uni.example", "jupyterhub_subdomain_host": "https://hub.uni.example"},
+     "tls_subdomain_host"),
     # A bad course file stops site.yml too, before the hub changes.
     ({"course_mlbp2026": {"name": "ML", "state": "archive", "owner": "teacher1", "instructors": ["teacher1"],
                           "start": "2026-09-01", "end": "2026-12-18"}},

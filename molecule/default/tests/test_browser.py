@@ -6,6 +6,11 @@ opens nbgrader's Assignments view in JupyterLab and fetches an assignment; an
 instructor starts the course in instructor mode and sees it in Formgrader.
 Each step leaves a screenshot in docs/screenshots/ (the README shows some).
 
+Where the spawn takes the browser is checked against the hub's subdomain_host:
+with it, JupyterLab runs on the user's own origin, https://<user>.<hub host>,
+whose scripts cannot read the hub's pages; without it, under /user/<user>/ on
+the hub's origin, whose scripts can.
+
 The assignment is released here, by the instructor through the hub (pytest runs
 this file before test_nbgrader.py), under its own name so that it never meets
 test_nbgrader's ps1; the teardown takes it back out of the exchange, the course
@@ -15,10 +20,11 @@ import base64
 import hashlib
 import re
 import time
+import urllib.parse
 
 import pytest
 from conftest import BASE_URL, PROJECT, HubSession
-from hubclient import Server, nbgrader_cell
+from hubclient import Server, nbgrader_cell, origin
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -156,7 +162,8 @@ def browser(ca_file):
     # from an NSS database (certutil, a HOME of its own); instead, and without switching
     # checks off, it is given the SHA-256 of this one certificate's public key: exactly that
     # certificate is accepted (any other still fails with ERR_CERT_AUTHORITY_INVALID). That
-    # the certificate names 127.0.0.1 is verified in full by HubSession, used for the setup.
+    # the certificate names the hub's and the users' hosts is verified in full by HubSession,
+    # used for the setup. Chromium resolves *.localhost to loopback itself.
     args = CHROMIUM_ARGS + [f"--ignore-certificate-errors-spki-list={spki_sha256(ca_file)}"]
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
@@ -182,13 +189,15 @@ def log_in(page, user, password, screenshot=None):
         shot(page, screenshot)
     page.click("#login_submit")
     page.wait_for_url(lambda url: "/hub/login" not in url)
-    assert any(c["name"] == "jupyterhub-hub-login" for c in page.context.cookies()), "not logged in"
+    # __Host-jupyterhub-hub-login when the hub has subdomain_host.
+    assert any(c["name"].endswith("jupyterhub-hub-login") for c in page.context.cookies()), "not logged in"
 
 
 def start_course(page, user, choice, screenshot=None, path="lab"):
     """Pick the course on the spawn form, start it and wait until JupyterLab has loaded, then
-    open `path` in a fresh layout (?reset: no tabs restored from an earlier session);
-    returns the choices the form offered."""
+    open `path` of the server in a fresh layout (?reset: no tabs restored from an earlier
+    session); returns the choices the form offered and the server's URL, where the hub's
+    redirect after the spawn took the browser."""
     page.goto(BASE_URL + "/hub/spawn")
     offered = page.locator("#course option").evaluate_all("options => options.map(o => o.value)")
     page.select_option("#course", choice)
@@ -197,9 +206,30 @@ def start_course(page, user, choice, screenshot=None, path="lab"):
     page.click("#spawn_form button[type=submit]")
     page.wait_for_url(f"**/user/{user}/lab**")
     lab_ready(page)
-    page.goto(f"{BASE_URL}/user/{user}/{path}?reset")
+    server = page.url[:page.url.index(f"/user/{user}/") + len(f"/user/{user}/")]
+    page.goto(f"{server}{path}?reset")
     lab_ready(page)
-    return offered
+    return offered, server
+
+
+def server_origin(subdomain_host, user):
+    """Where JupyterHub puts a user's server: https://<user>.<host>[:port] with subdomain_host,
+    else the hub's own origin."""
+    if not subdomain_host:
+        return origin(BASE_URL)
+    hub = urllib.parse.urlsplit(subdomain_host)
+    return f"{hub.scheme}://{user}.{hub.hostname}" + (f":{hub.port}" if hub.port else "")
+
+
+# Run in the page: read a URL with the page's credentials, as a student's script could.
+READ = """async (url) => {
+    try {
+        const response = await fetch(url, {credentials: "include"});
+        return {status: response.status, body: (await response.text()).slice(0, 20000)};
+    } catch (error) {
+        return {error: String(error)};
+    }
+}"""
 
 
 def lab_ready(page):
@@ -221,7 +251,8 @@ def open_nbgrader(page, item):
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
 
 
-def test_student_fetches_the_released_assignment_in_jupyterlab(released, browser, ca_file, password, host):
+def test_student_fetches_the_released_assignment_in_jupyterlab(released, browser, ca_file, password, host,
+                                                               subdomain_host):
     student = HubSession(ca_file)
     assert student.login(STUDENT, password).status_code == 302
     student.stop(STUDENT)  # so that the browser meets the spawn form
@@ -231,9 +262,22 @@ def test_student_fetches_the_released_assignment_in_jupyterlab(released, browser
     page = context.new_page()
     try:
         log_in(page, STUDENT, password, screenshot="01-login")
-        offered = start_course(page, STUDENT, COURSE, screenshot="02-course-list")
+        offered, _ = start_course(page, STUDENT, COURSE, screenshot="02-course-list")
         assert COURSE in offered and f"{COURSE}:instructor" not in offered, offered
         assert f"/user/{STUDENT}/" in page.url, page.url
+        # JupyterLab's origin, and what a script of the student's server can read of the hub.
+        assert origin(page.url) == server_origin(subdomain_host, STUDENT), (page.url, subdomain_host)
+        hub_home = page.evaluate(READ, BASE_URL + "/hub/home")
+        if subdomain_host:
+            assert origin(page.url) != origin(BASE_URL), page.url
+            # Cross-origin: the browser withholds the hub's answer (no CORS for the server's origin) ...
+            assert "error" in hub_home, f"a script on {origin(page.url)} read the hub's home page: {hub_home}"
+            # ... and on the server's own host the hub sees no login (its cookie is the hub host's alone).
+            own_host = page.evaluate(READ, "/hub/api/user")
+            assert own_host.get("status") == 403, own_host
+        else:
+            # One origin: the server's scripts read the hub's pages as the student (subdomain_host ends this).
+            assert hub_home.get("status") == 200 and STUDENT in hub_home.get("body", ""), hub_home
         open_nbgrader(page, "Assignment List")
         released_list = page.locator("#released_assignments_list")
         row = released_list.locator(".list_item", has_text=ASSIGNMENT)
@@ -260,7 +304,7 @@ def test_instructor_sees_the_assignment_in_formgrader(released, browser, passwor
     try:
         log_in(page, INSTRUCTOR, password)
         notebook = f"course/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-        start_course(page, INSTRUCTOR, f"{COURSE}:instructor", path=f"lab/tree/{notebook}")
+        _, server = start_course(page, INSTRUCTOR, f"{COURSE}:instructor", path=f"lab/tree/{notebook}")
         page.locator(".jp-Notebook .jp-Cell", has_text="def double").first.wait_for()
         page.get_by_text(re.compile(r"\| Idle$")).wait_for()  # the kernel, in the status bar
         # nbgrader's Create Assignment panel shows each cell's part: solution, tests, points.
@@ -270,7 +314,7 @@ def test_instructor_sees_the_assignment_in_formgrader(released, browser, passwor
         # Formgrader in a tab of its own, as nbgrader advises for JupyterHub >= 4.1: Nbgrader >
         # Formgrader would frame it inside JupyterLab, which the single-user server's
         # Content-Security-Policy (frame-ancestors 'none', JupyterHub's default) refuses.
-        page.goto(f"{BASE_URL}/user/{INSTRUCTOR}/formgrader")
+        page.goto(f"{server}formgrader")
         row = page.locator("tr", has_text=ASSIGNMENT)
         row.wait_for()
         assert "released" in row.inner_text(), row.inner_text()

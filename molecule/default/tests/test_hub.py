@@ -1,6 +1,7 @@
 """The hub, the proxy and TLS on the instance, checked from inside it."""
 import json
 import subprocess
+import urllib.parse
 
 import pytest
 from conftest import HTTP_PORT, HTTPS_PORT, INSTANCE, PROJECT
@@ -104,11 +105,13 @@ def test_hub_config_is_private(host):
     assert "concurrent_spawn_limit" in config.content_string
 
 
-def test_drift_report_is_quiet_then_shows_a_change(host, instance_inventory):
+def test_drift_report_is_quiet_then_shows_a_change(host, instance_inventory, subdomain_host):
     """playbooks/drift.yml changes nothing; after a hand edit it reports that edit."""
+    hub_names = [urllib.parse.urlsplit(subdomain_host).hostname] if subdomain_host else []
     play = ["ansible-playbook", "--check", "--diff", "-i", instance_inventory,
             str(PROJECT / "playbooks" / "drift.yml"),
-            "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"], "tls_dns_names": [INSTANCE, "localhost"]})]
+            "-e", json.dumps({"jupyterhub_admin_users": ["teacher1"], "tls_dns_names": [INSTANCE, "localhost"] + hub_names,
+                              "jupyterhub_subdomain_host": subdomain_host})]
     quiet = subprocess.run(play, cwd=PROJECT, capture_output=True, text=True, timeout=900)
     assert quiet.returncode == 0 and changed(quiet.stdout, INSTANCE) == 0, quiet.stdout[-3000:]
     data = "/srv/coursehub/course/mlbp2026/data"

@@ -136,10 +136,10 @@ def test_student_server_inside(student_server):
 def test_student_server_has_no_formgrader(student_server):
     """Grading belongs to instructors: the formgrader extension is not loaded,
     while the students' assignment list is."""
-    assert student_server.get(student_server.url("/user/student1/formgrader")).status_code == 404
-    assignments = student_server.get(student_server.url("/user/student1/assignments?course_id=deeplearn2026"))
+    assert student_server.get(student_server.server_url("student1", "formgrader")).status_code == 404
+    assignments = student_server.get(student_server.server_url("student1", "assignments?course_id=deeplearn2026"))
     assert assignments.status_code == 200, assignments.status_code
-    page = student_server.get(student_server.url("/user/student1/lab"))
+    page = student_server.get(student_server.server_url("student1", "lab"))
     config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                   page.text, re.S).group(1))
     assert "@jupyter/nbgrader:formgrader" in config["disabledExtensions"], config["disabledExtensions"]
@@ -178,7 +178,7 @@ def test_instructor_server_writes_course_for_the_group(login, host):
         assert "exchanges ['mlbp2026']" in lines, out
         assert "config /etc/coursehub/nbgrader/mlbp2026/instructor" in lines, out
         # Formgrader is loaded for instructors (students get 404, see above).
-        formgrader = session.get(session.url("/user/teacher1/formgrader"))
+        formgrader = session.get(session.server_url("teacher1", "formgrader"))
         assert formgrader.status_code == 200 and "<title>nbgrader formgrade</title>" in formgrader.text
     finally:
         session.stop("teacher1")

@@ -183,22 +183,22 @@ def unit_property(host, unit, name):
     return host.check_output(f"systemctl show {unit} -p {name} --value").strip()
 
 
-def seconds_until_ok(session, path, timeout=90):
-    """Poll path through the proxy until it answers 200; the seconds that took."""
+def seconds_until_ok(session, url, timeout=90):
+    """Poll url through the proxy until it answers 200; the seconds that took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            if session.get(session.url(path), timeout=5).status_code == 200:
+            if session.get(url, timeout=5).status_code == 200:
                 return round(time.monotonic() - started, 1)
         except OSError:
             pass  # the proxy is not listening yet
         time.sleep(0.5)
-    raise AssertionError(f"{path} did not answer in {timeout} s")
+    raise AssertionError(f"{url} did not answer in {timeout} s")
 
 
 def seconds_until_route_back(session, user):
     """Poll the user's server through the proxy until it answers again."""
-    return seconds_until_ok(session, f"/user/{user}/api/status")
+    return seconds_until_ok(session, session.server_url(user, "api/status"))
 
 
 LIVE = {"student1": "mlbp2026", "student2": "privsec2026", "teacher1": "mlbp2026:instructor"}
@@ -214,8 +214,8 @@ def live_sessions(ca_file, password):
         session.stop(user)
         assert session.spawn(choice).status_code == 200, f"{user} could not start {choice}"
         session.wait_for_server(user)
-        xsrf = session.cookies.get("_xsrf", path=f"/user/{user}/") or ""
-        kernel = session.post(session.url(f"/user/{user}/api/kernels"), json={}, headers={"X-XSRFToken": xsrf})
+        kernel = session.post(session.server_url(user, "api/kernels"), json={},
+                              headers={"X-XSRFToken": session.server_xsrf(user)})
         assert kernel.status_code == 201, kernel.text[:300]
         sessions[user] = (session, kernel.json()["id"])
     yield sessions
@@ -236,10 +236,10 @@ def test_proxy_then_hub_restart_keep_servers_kernels_and_routes(host, live_sessi
         for user, (session, kernel) in live_sessions.items():
             # The same server (not a respawn), with the kernel the user had open.
             assert unit_property(host, units[user], "InvocationID") == invocations[user], f"{user} was respawned"
-            alive = session.get(session.url(f"/user/{user}/api/kernels/{kernel}"))
+            alive = session.get(session.server_url(user, f"api/kernels/{kernel}"))
             assert alive.status_code == 200, f"{user}'s kernel is gone after restarting {service}"
     # The hub is up again for what follows (its API answers once it has started).
     session = next(iter(live_sessions.values()))[0]
-    assert seconds_until_ok(session, "/hub/api") < 60
+    assert seconds_until_ok(session, session.url("/hub/api")) < 60
     record("restart under live sessions", servers=len(LIVE), kernels_kept=len(LIVE), servers_respawned=0,
            proxy_restart_routes_back_s=back["configurable-http-proxy"], hub_restart_routes_back_s=back["jupyterhub"])
