@@ -183,7 +183,7 @@ class _Walk:
         self.max_total = 1000 * max_dir_size_kb if max_dir_size_kb else None
         self.warn = warn or (lambda msg: None)
         self.total = 0
-        self.timestamp = None
+        self.has_timestamp, self.timestamp = False, None
 
     def run(self, inbound, name):
         inbound_fd = os.open(inbound, _O_DIR)
@@ -194,6 +194,9 @@ class _Walk:
                     os.mkdir(self.dest, COLLECTED_DIR_MODE)
                     os.chmod(self.dest, COLLECTED_DIR_MODE)
                 self._dir(top, name, self.dest, 1)
+                # Read last: whatever else is wrong is named first.
+                if self.has_timestamp:
+                    self.timestamp = self._read_timestamp(top, TIMESTAMP_FILE, name + "/" + TIMESTAMP_FILE)
             finally:
                 os.close(top)
         finally:
@@ -227,7 +230,7 @@ class _Walk:
                 if self.max_total and self.total > self.max_total:
                     raise _Refused(Refusal(entry, "is larger than %d kB in all" % (self.max_total // 1000)))
                 if depth == 1 and name == TIMESTAMP_FILE:
-                    self.timestamp = self._read_timestamp(fd, name, path)
+                    self.has_timestamp = True
                 if target and not skipped:
                     self._copy_file(fd, name, path, target)
 
@@ -573,6 +576,14 @@ if _Collect is not None:
             super().copy_files()
             dest = os.path.join(self.inbound_path, self.assignment_filename)
             restrict_tree(dest)
+            # nbgrader's copy clears the setgid bit it inherited (the student is not in the course
+            # group), so timestamp.txt and submission_secret.txt get the student's own group. A named
+            # ACL entry for inbound's group lets the instructors read every file, whatever its group.
+            result = subprocess.run([SETFACL, "-R", "-P", "-m", "g:%d:rX" % os.stat(self.inbound_path).st_gid, dest],
+                                    capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                self.log.warning("coursehub: the instructors may not be able to read all of %s (%s)",
+                                 dest, result.stderr.strip())
             self.log.info("coursehub: %s is readable by you and the course instructors only", dest)
 
     class ExchangeReleaseFeedback(_ReleaseFeedback):
