@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Benchmark for issue 4: reconcile N courses on a host, and what that costs done naively.
+"""Benchmark: reconcile N courses on a host, and what that costs done naively.
 
-    python3 bench/courses_bench.py [--n 200] [--naive-n 10] [--keep]
+    python3 bench/courses_bench.py [--n 200] [--naive-n 10] [--students 300] [--count-n 400] [--keep]
 
 It is a benchmark, not a test.  It starts a throwaway systemd container
 (``coursehub-bench``, from ``coursehub-base:bookworm``), installs acl and git
@@ -22,11 +22,15 @@ e. a floor: a plain Python script piped into ``docker exec ... python3 -``
    two ACL xattrs of every wanted directory), and the bare cost of
    ``docker exec ... python3 -c pass``;
 f. the number of tasks (and module calls, counting loop items) of a
-   ``--check`` run of playbooks/courses.yml for 4 and for 400 courses.
+   ``--check`` run of playbooks/courses.yml for 4 and for --count-n courses.
+
+Every fourth course is private and lists --students students.  The smoke run
+in molecule/default/tests/test_bench_smoke.py uses the smallest sizes.
 
 The course files go to a temporary inventory's group_vars/courses/, and the
-playbook is copied next to that inventory, so the repository's sample courses
-(playbooks/group_vars -> ../group_vars) are never loaded; the run checks that
+playbook (with course-files.yml, which it imports) is copied next to that
+inventory, so the repository's sample courses (playbooks/group_vars ->
+../group_vars) are never loaded; the run checks that
 courses.json lists exactly the generated slugs.  Results are printed as a
 table and written to bench/results/courses-<date>.json (git-ignored).
 """
@@ -58,13 +62,16 @@ DOCKER_RUN = ["docker", "run", "-d", "--name", CONTAINER, "--cap-add", "SYS_ADMI
 # Tools that change accounts or ACLs; an unchanged run must start none of them.
 ACCOUNT_TOOLS = ("groupadd", "groupdel", "groupmod", "useradd", "usermod", "gpasswd", "setfacl")
 INSTRUCTORS = 5
-STUDENTS = 300          # listed by each private course
-STUDENT_POOL = 3000     # private courses draw overlapping lists from this pool
+STUDENTS = 300          # listed by each private course (--students)
+POOL_FACTOR = 10        # private courses draw overlapping lists from a pool 10 times that
+COUNT_SMALL = 4         # phase f compares the task count for this many courses with --count-n
 SPARE = "spare0001"     # the instructor swapped in by phase c
 # Each course set gets its own slugs, gids and dataset, so the sets do not
 # disturb each other in the one container; users are shared by index.
 GID_BASE = {"bench": 100000, "small": 200000, "naive": 300000, "count": 400000}
 NAIVE_PROFILES = "/etc/jupyterhub/courses-naive.json"
+# Copied into each workspace: courses.yml and the playbooks it imports from its own directory.
+PLAYBOOKS = ("courses.yml", "course-files.yml")
 
 
 # --------------------------------------------------------------------------
@@ -80,15 +87,15 @@ def instructors(i):
     return ["inst%05d" % (i * INSTRUCTORS + k) for k in range(INSTRUCTORS)]
 
 
-def students(i):
-    """Every fourth course is private and lists 300 students; lists of neighbours overlap by half."""
+def students(i, per_course=STUDENTS):
+    """Every fourth course is private and lists per_course students; lists of neighbours overlap by half."""
     if i % 4:
         return []
-    offset = (i // 4) * (STUDENTS // 2)
-    return ["stud%05d" % ((offset + s) % STUDENT_POOL) for s in range(STUDENTS)]
+    offset = (i // 4) * (per_course // 2)
+    return ["stud%05d" % ((offset + s) % (per_course * POOL_FACTOR)) for s in range(per_course)]
 
 
-def course_body(prefix, i):
+def course_body(prefix, i, per_course=STUDENTS):
     staff = instructors(i)
     body = {
         "name": "Benchmark course %d" % i,
@@ -96,7 +103,7 @@ def course_body(prefix, i):
         "owner": staff[0],
         "deputies": [staff[1]],
         "instructors": staff,
-        "students": students(i),
+        "students": students(i, per_course),
         "gid": GID_BASE[prefix] + i,
         "resources": {"memory": "2G", "cpus": 2},
         "shareddata": ["%s-data" % prefix] if i % 20 == 0 else [],
@@ -108,17 +115,17 @@ def course_body(prefix, i):
     return body
 
 
-def course_set(prefix, count):
+def course_set(prefix, count, per_course=STUDENTS):
     """{'course_<slug>': body} for count courses."""
-    return {"course_" + slug(prefix, i): course_body(prefix, i) for i in range(count)}
+    return {"course_" + slug(prefix, i): course_body(prefix, i, per_course) for i in range(count)}
 
 
-def users_for(count):
+def users_for(count, per_course=STUDENTS):
     """Every account the courses 0..count-1 name, plus the spare instructor."""
     names = {SPARE}
     for i in range(count):
         names.update(instructors(i))
-        names.update(students(i))
+        names.update(students(i, per_course))
     return sorted(names)
 
 
@@ -230,7 +237,8 @@ class Workspace:
         self.courses_dir = os.path.join(self.inventory, "group_vars", "courses")
         os.makedirs(self.courses_dir)
         self.playbook = os.path.join(self.dir, "courses.yml")
-        shutil.copy(os.path.join(REPO, "playbooks", "courses.yml"), self.playbook)
+        for name in PLAYBOOKS:
+            shutil.copy(os.path.join(REPO, "playbooks", name), self.dir)
         inventory = {"all": {"children": {
             "hub": {"hosts": {CONTAINER: {"ansible_connection": "community.docker.docker",
                                           "ansible_python_interpreter": "/usr/bin/python3"}}},
@@ -361,15 +369,16 @@ def bench(args, tmp, rows, results):
     start_container()
     results["setup_seconds"] = round(time.perf_counter() - started, 1)
 
-    names = users_for(max(args.n, args.naive_n))
+    names = users_for(max(args.n, args.naive_n), args.students)
     seconds, created = create_users(names)
     results["users"] = {"created": created, "seconds": round(seconds, 2), "instructors_per_course": INSTRUCTORS,
-                        "students_per_private_course": STUDENTS, "student_pool": STUDENT_POOL}
+                        "students_per_private_course": args.students,
+                        "student_pool": args.students * POOL_FACTOR}
     print("users: %d created in %.2f s (one docker exec)" % (created, seconds), flush=True)
 
     # a-c: the modules at N
     main = Workspace(tmp, "main")
-    course_vars = course_set("bench", args.n)
+    course_vars = course_set("bench", args.n, args.students)
     courses = validated(course_vars, main.courses_dir)
     main.write(course_vars)
     memberships = sum(len(g["members"]) for g in course_model.desired_groups(courses))
@@ -416,11 +425,11 @@ def bench(args, tmp, rows, results):
     print("  floor %.2f s (inside %.3f s), docker exec python3 pass %.2f s"
           % (floor_seconds, floor_out["inner_seconds"], transport), flush=True)
 
-    # f: tasks for 4 and 400 courses, check mode, users missing -> warn
+    # f: tasks for 4 and --count-n courses, check mode, users missing -> warn
     counts = {}
-    for n in (4, 400):
+    for n in (COUNT_SMALL, args.count_n):
         space = Workspace(tmp, "count%d" % n)
-        space.write(course_set("count", n))
+        space.write(course_set("count", n, args.students))
         summary, _ = run_playbook(space.playbook, space.inventory,
                                   ["--check", "-e", "courses_missing_users=warn"])
         counts[n] = summary
@@ -429,21 +438,26 @@ def bench(args, tmp, rows, results):
 
     # d: the modules and the naive loops at a small N, each with its own course set
     small = Workspace(tmp, "small")
-    small.write(course_set("small", args.naive_n))
+    small.write(course_set("small", args.naive_n, args.students))
     small_first, _ = run_playbook(small.playbook, small.inventory)
     row("d. modules first converge", args.naive_n, small_first)
     small_rerun, _ = run_playbook(small.playbook, small.inventory)
     row("d. modules rerun", args.naive_n, small_rerun)
 
     naive = Workspace(tmp, "naive")
-    naive_courses = validated(course_set("naive", args.naive_n), naive.courses_dir)
+    naive_courses = validated(course_set("naive", args.naive_n, args.students), naive.courses_dir)
     data = naive_vars(naive_courses)
     if args.naive_from:
         # The naive loops take many minutes; reuse an earlier run's figures at the same N.
         with open(args.naive_from, encoding="utf-8") as handle:
-            earlier = json.load(handle)["naive"]
+            loaded = json.load(handle)
+        earlier = loaded["naive"]
         if earlier["n"] != args.naive_n:
             raise SystemExit("--naive-from has N=%s, not --naive-n %d" % (earlier["n"], args.naive_n))
+        listed = loaded.get("users", {}).get("students_per_private_course", STUDENTS)
+        if listed != args.students:
+            raise SystemExit("--naive-from has %s students per private course, not --students %d"
+                             % (listed, args.students))
         naive_first, naive_rerun = earlier["first"], earlier["rerun"]
         results["naive_from"] = args.naive_from
         note = " (from %s)" % os.path.basename(args.naive_from)
@@ -484,8 +498,9 @@ def bench(args, tmp, rows, results):
         "naive rerun / rerun >= 50x (naive extrapolated to N)":
             ratios["naive_rerun_extrapolated_vs_modules_rerun_n"] >= 50,
         "rerun / floor <= 5x": ratios["modules_rerun_vs_floor"] <= 5,
-        "tasks equal for 4 and 400 courses": counts[4]["tasks"] == counts[400]["tasks"]
-                                               and counts[4]["module_calls"] == counts[400]["module_calls"],
+        "tasks equal for %d and %d courses" % (COUNT_SMALL, args.count_n):
+            counts[COUNT_SMALL]["tasks"] == counts[args.count_n]["tasks"]
+            and counts[COUNT_SMALL]["module_calls"] == counts[args.count_n]["module_calls"],
     }
     results["ratios"], results["targets"] = ratios, targets
 
@@ -509,13 +524,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="courses for phases a-c and e (default 200)")
     parser.add_argument("--naive-n", type=int, default=10, help="courses for phase d (default 10)")
+    parser.add_argument("--students", type=int, default=STUDENTS,
+                        help="students listed by each private course (default %d)" % STUDENTS)
+    parser.add_argument("--count-n", type=int, default=400,
+                        help="courses for phase f, compared with %d (default 400)" % COUNT_SMALL)
     parser.add_argument("--keep", action="store_true", help="keep the container %s" % CONTAINER)
     parser.add_argument("--output", help="JSON results (default bench/results/courses-<date>.json)")
     parser.add_argument("--naive-from", metavar="JSON",
                         help="take phase d's naive figures from an earlier results file instead of rerunning them")
     args = parser.parse_args()
-    if not 1 <= args.naive_n <= args.n <= 9999:
-        parser.error("need 1 <= --naive-n <= --n <= 9999")
+    if not 1 <= args.naive_n <= args.n <= 9999 or args.n < 2:
+        parser.error("need 1 <= --naive-n <= --n <= 9999, and --n >= 2 (phase c changes course 1)")
+    if not 1 <= args.students <= 9999 or not COUNT_SMALL < args.count_n <= 9999:
+        parser.error("need 1 <= --students <= 9999 and %d < --count-n <= 9999" % COUNT_SMALL)
 
     rows = []
     results = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),

@@ -10,6 +10,7 @@ Students that failed are ticked under the x axis.  It also prints the runs side
 by side as a Markdown table.  Written by hand, as
 module_utils/course_planning.render_load_svg draws docs/images/load.svg
 (same size, fonts and greys), with no plotting library.
+Smoke runs: tests/unit/test_bench_smoke.py, molecule/default/tests/test_bench_smoke.py.
 """
 
 import argparse

@@ -19,6 +19,9 @@ listen on 127.0.0.1 only and are stopped at the end.
 This isolates the server from the hub: jupyterhub-singleuser is the same
 server with the hub's auth extension, and the hub adds its own work (spawn,
 OAuth, proxy routes), which bench/peak.py measures end to end.
+
+molecule/default/tests/test_bench_smoke.py runs it with --repeat 1, so that it
+keeps working (a smoke run, not a measurement).
 """
 
 import argparse
