@@ -41,7 +41,8 @@ def notebook(text):
 # directory 0750 (so the instructor can read it), timestamp.txt as nbgrader
 # writes it, and one planted entry: a link to the solution (which the student
 # cannot read, the instructor's collect could), a dangling link, a FIFO, a hard
-# link, one named an hour back, and one under student2's name. Prints {kind: inbound name}.
+# link, one named an hour back, one under student2's name, and one whose name
+# holds no time. Prints {kind: inbound name}.
 PLANT = r"""
 import datetime, json, os
 inbound, assignment = %(inbound)r, %(assignment)r
@@ -72,6 +73,9 @@ names = {
     "backdated": plant("student1", -3600, "backdated", lambda p: write(p, %(linked)r)),
     "impersonation": plant("student2", 70, "impersonation", lambda p: write(p, %(fake)r)),
 }
+# A name nbgrader's own collect cannot parse (it stopped everyone's collection).
+os.mkdir(inbound + "/student1+" + assignment + "+not-a-time+badname", 0o750)
+names["badname"] = "student1+" + assignment + "+not-a-time+badname"
 print(json.dumps(names))
 """
 
@@ -169,7 +173,8 @@ def test_3_student1_plants_links_special_files_and_a_submission_as_student2(seq)
                              "solution": f"/course/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
                              "linked": notebook("S1-LINKED " + RUN), "fake": notebook("IMPERSONATED " + RUN)})
     seq["planted"] = json.loads(out.strip().splitlines()[-1])
-    assert set(seq["planted"]) == {"symlink", "dangling", "fifo", "hardlink", "backdated", "impersonation"}
+    assert set(seq["planted"]) == {"symlink", "dangling", "fifo", "hardlink", "backdated", "impersonation",
+                                   "badname"}
 
 
 def test_3b_submit_refuses_another_students_name(seq, host):
@@ -211,7 +216,7 @@ def test_5_collect_refuses_each_planted_entry_and_keeps_the_real_work(seq, host)
     log = result.get("log", "")
     reasons = {"symlink": "is a symbolic link", "dangling": "is a symbolic link", "fifo": "is a FIFO",
                "hardlink": "is a hard link (2 links)", "backdated": "was changed at",
-               "impersonation": "belongs to student1"}
+               "impersonation": "belongs to student1", "badname": "has no valid timestamp in its name"}
     for kind, name in seq["planted"].items():
         student = "student2" if kind == "impersonation" else "student1"
         lines = [line for line in log.splitlines()
