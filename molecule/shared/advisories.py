@@ -18,6 +18,10 @@ FLOORS = {
     # dropped `request` (CVE-2023-28155, redirects across protocols). The
     # http_proxy role pins 5.1.0, the newest release for Debian 12's node 18.
     "configurable-http-proxy": "4.6.3",
+    # Python's venv seeds setuptools 66.1.1 (Debian 12's ensurepip), which
+    # nbgrader imports at every server start: 70.0.0 fixes CVE-2024-6345
+    # (package_index code execution), 78.1.1 CVE-2025-47273 (path traversal).
+    "setuptools": "78.1.1",
 }
 
 

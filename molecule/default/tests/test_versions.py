@@ -12,8 +12,8 @@ HUB_VENV = "/opt/jupyterhub"
 ENV_ROOT = "/opt/coursehub/envs"
 PROXY = "/usr/local/lib/node_modules/configurable-http-proxy"
 # What each kind of environment must hold (each is checked against its floor).
-HUB_PROJECTS = ["jupyterhub"]
-USER_PROJECTS = ["jupyterhub", "jupyter-server", "jupyterlab", "nbgrader"]
+HUB_PROJECTS = ["jupyterhub", "setuptools"]
+USER_PROJECTS = ["jupyterhub", "jupyter-server", "jupyterlab", "nbgrader", "setuptools"]
 
 READ_VERSIONS = """
 import importlib.metadata as metadata, json, sys
