@@ -201,6 +201,14 @@ print(json.dumps({"collected": collected, "inbound": sorted(inbound)}))
 """
 
 
+def is_loopback_url(address):
+    """An https URL with a port on the loopback: 127.0.0.1, localhost or a name under .localhost
+    (hubclient and this bench resolve those to 127.0.0.1: a hub with subdomain_host)."""
+    url = urllib.parse.urlsplit(address)
+    return bool(url.scheme == "https" and url.port and url.hostname
+                and (url.hostname in ("127.0.0.1", "localhost") or url.hostname.endswith(".localhost")))
+
+
 # CPU of each unit: systemd's CPUUsageNSec, or where CPU accounting is off (a
 # container on a cgroup v1 host: "[not set]") the user and system time, own and
 # of reaped children, of the processes in the unit's cgroup.
@@ -735,10 +743,7 @@ def parse_args(argv=None):
     parser.add_argument("--password-file", default=os.path.join(REPO, ".cache", "molecule-password"),
                         help="the accounts' password (first word); the peers get it too")
     args = parser.parse_args(argv)
-    url = urllib.parse.urlsplit(args.url)
-    # *.localhost is loopback too: hubclient resolves it to 127.0.0.1 (a hub with subdomain_host).
-    if url.scheme != "https" or not url.port or not (url.hostname in ("127.0.0.1", "localhost")
-                                                     or url.hostname.endswith(".localhost")):
+    if not is_loopback_url(args.url):
         parser.error("--url must be https on the loopback (https://127.0.0.1:PORT or https://<name>.localhost:PORT)")
     if args.students < 1 or args.rate <= 0:
         parser.error("--students and --rate must be positive")

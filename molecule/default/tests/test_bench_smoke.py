@@ -1,6 +1,6 @@
 """Smoke runs of the benchmarks that need the instance or Docker, at their
 smallest sizes: bench/peak.py (and bench/peak_chart.py on its JSON),
-bench/server_start.py and bench/courses_bench.py. A change that breaks a
+bench/server_start.py, bench/hub_start.py and bench/courses_bench.py. A change that breaks a
 benchmark then fails here, not on the day someone measures. These are smoke
 runs, not measurements: no time is asserted, only that each benchmark runs
 through and reports what its readers (the chart, docs/performance.md) need.
@@ -172,3 +172,14 @@ def test_courses_bench_runs_at_its_smallest_size(tmp_path):
     assert result["rerun"]["changed"] == 0 and result["rerun"]["commands"] == 0, result["rerun"]
     assert result["task_count"]["4"] == result["task_count"]["5"], result["task_count"]
     assert result["naive"]["rerun"]["changed"] == 0, "the naive baseline is not idempotent"
+
+
+def test_hub_start_measures_a_start_through_the_hub(tmp_path):
+    out = tmp_path / "hub_start.json"
+    done = run([sys.executable, "bench/hub_start.py", "--instance", INSTANCE, "--url", BASE_URL,
+                "--password-file", PASSWORD_FILE, "--course", COURSE, "--json", str(out), "outsider1"], timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    (row,) = result["starts"]
+    assert row["user"] == "outsider1" and row["spawn_to_ready"] > 0 and row["cpu_at_ready"] > 0, row
+    assert result["median_cpu_at_ready"] == row["cpu_at_ready"]
