@@ -98,6 +98,16 @@ class HubSession(requests.Session):
             allow_redirects=False,
         )
 
+    def start_course(self, username, password, choice):
+        """Log in, stop whatever server the user has, start `choice` through the
+        spawn form and wait until the server answers; returns self."""
+        assert self.login(username, password).status_code == 302, f"{username} could not log in"
+        self.stop(username)
+        response = self.spawn(choice)
+        assert response.status_code == 200, f"{username} could not start {choice}: {response.status_code}"
+        self.wait_for_server(username)
+        return self
+
     def spawn(self, choice):
         """Submit the spawn form as a browser would (its action URL carries the
         _xsrf token); returns the response."""

@@ -88,11 +88,7 @@ def seq(ca_file, password, host):
     def server(user, choice):
         session = HubSession(ca_file)
         state["sessions"].append(session)
-        assert session.login(user, password).status_code == 302
-        session.stop(user)
-        response = session.spawn(choice)
-        assert response.status_code == 200, f"{user} could not start {choice}: {response.status_code}"
-        session.wait_for_server(user)
+        session.start_course(user, password, choice)
         course = choice.split(":")[0]
         state["servers"][user] = Server(session, user, course, ASSIGNMENT)
         return state["servers"][user]

@@ -66,12 +66,7 @@ def servers(ca_file, password):
     started = {}
     for user, choice in (("student1", "mlbp2026"), ("student2", "mlbp2026"), ("teacher1", "mlbp2026:instructor"),
                          ("outsider1", "personal")):
-        session = HubSession(ca_file)
-        assert session.login(user, password).status_code == 302, f"{user} could not log in"
-        session.stop(user)
-        assert session.spawn(choice).status_code == 200, f"{user} could not start {choice}"
-        session.wait_for_server(user)
-        started[user] = session
+        started[user] = HubSession(ca_file).start_course(user, password, choice)
     yield started
     for user, session in started.items():
         session.stop(user)

@@ -113,11 +113,7 @@ def cycle(ca_file, password, host):
         user = state[role]
         session = HubSession(ca_file)
         state["sessions"].append(session)
-        assert session.login(user, password).status_code == 302
-        session.stop(user)
-        response = session.spawn(choice)
-        assert response.status_code == 200, f"{user} could not start {choice}: {response.status_code}"
-        session.wait_for_server(user)
+        session.start_course(user, password, choice)
         state["servers"][role] = Server(session, user, COURSE, ASSIGNMENT)
         return state["servers"][role]
 

@@ -33,11 +33,7 @@ def test_courses_json_is_root_only(host):
 
 @pytest.fixture(scope="module")
 def student_kernel(ca_file, password):
-    session = HubSession(ca_file)
-    assert session.login("student1", password).status_code == 302
-    session.stop("student1")
-    assert session.spawn("mlbp2026").status_code == 200
-    session.wait_for_server("student1")
+    session = HubSession(ca_file).start_course("student1", password, "mlbp2026")
     yield session
     session.stop("student1")
     session.close()

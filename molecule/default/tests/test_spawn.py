@@ -112,11 +112,7 @@ print("exchanges", sorted(os.listdir("/srv/nbgrader/exchange")))
 
 @pytest.fixture(scope="module")
 def student_server(ca_file, password):
-    session = HubSession(ca_file)
-    assert session.login("student1", password).status_code == 302
-    session.stop("student1")
-    assert session.spawn("deeplearn2026").status_code == 200
-    session.wait_for_server("student1")
+    session = HubSession(ca_file).start_course("student1", password, "deeplearn2026")
     yield session
     session.stop("student1")
     session.close()
