@@ -136,3 +136,47 @@ def test_a_personal_server_sees_no_exchange(servers, path, expected):
     out = run(servers, "outsider1", f"import os\ntry:\n    print(sorted(os.listdir({path!r})))\n"
                                     "except OSError as exc:\n    print(type(exc).__name__)")
     assert out.strip() == expected, f"outsider1 lists {path}: {out.strip()}"
+
+
+# Run in a student's kernel: how many TCP sockets each uid listens on (IPv4 and IPv6).
+LISTENERS_BY_UID = r"""
+import collections, json
+count = collections.Counter()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    with open(table) as handle:
+        next(handle)
+        for line in handle:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                count[int(fields[7])] += 1
+print("LISTENERS " + json.dumps(count))
+"""
+
+
+def test_another_users_kernel_has_no_tcp_port_a_student_could_subscribe_to(servers, host):
+    """A kernel's IOPub socket publishes its output to whoever subscribes, unsigned: on the
+    shared loopback a student could read the instructor's kernel output. Kernels use unix
+    sockets in their user's 0700 runtime directory instead. What a user still has on TCP is
+    the server's HTTP port (the proxy's way in, behind the hub's auth) and a running kernel's
+    IOPub pipe, a PULL socket that only takes output from the kernel's own subprocesses and
+    drops any message without the kernel's random pipe id."""
+    teacher = servers["teacher1"]
+    base = teacher.server_url("teacher1", "api/kernels")
+    teacher.get(teacher.server_url("teacher1", "lab"))
+    headers = {"X-XSRFToken": teacher.server_xsrf("teacher1")}
+    kernel = teacher.post(base, json={}, headers=headers)
+    assert kernel.status_code == 201, kernel.text[:200]
+    try:
+        uid = int(host.check_output("id -u teacher1"))
+        out = run(servers, "student1", LISTENERS_BY_UID)
+        listeners = {int(k): v for k, v in json.loads(out.split("LISTENERS ", 1)[1]).items()}
+        print("TCP listeners by uid, seen from student1's kernel:", listeners)
+        # The five kernel channels on TCP would make it 7.
+        assert listeners.get(uid) == 2, f"teacher1 listens on {listeners.get(uid)} TCP sockets with a kernel running"
+        connection = json.loads(host.check_output(
+            f"cat /home/teacher1/.local/share/jupyter/runtime/kernel-{kernel.json()['id']}.json"))
+        assert connection["transport"] == "ipc", connection
+        assert connection["ip"].startswith("/home/teacher1/.local/share/jupyter/runtime/kernel-sockets/"), connection
+        assert host.file("/home/teacher1/.local/share/jupyter/runtime/kernel-sockets").mode == 0o700
+    finally:
+        teacher.delete(f"{base}/{kernel.json()['id']}", headers=headers)

@@ -71,6 +71,23 @@ attempt("dbus", lambda: unix("/run/dbus/system_bus_socket"))
 attempt("journal", lambda: unix("/run/systemd/journal/stdout"))
 attempt("hub_api", lambda: socket.create_connection(("127.0.0.1", 8081), timeout=3))
 attempt("proxy_api", lambda: socket.create_connection(("127.0.0.1", 8001), timeout=3))
+def token_in_proc():
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as handle:
+                    if b"JUPYTERHUB_API_TOKEN" in handle.read():
+                        return
+            except OSError:
+                pass
+    raise PermissionError("no process in sight holds the token")
+attempt("proc_token", token_in_proc)
+# The graded notebook, where nbgrader will write it as the grader after the kernel is gone:
+# replaced with a link, the grader would write through it.
+import glob
+for notebook in glob.glob("*.ipynb"):
+    os.rename(notebook, notebook + ".moved")
+    os.symlink("/course/HACKED-LINK-" + notebook, notebook)
 print("SANDBOX-PROBES " + json.dumps(results, sort_keys=True))
 print("SANDBOX-ENV " + json.dumps(sorted(os.environ)))
 import ctypes, platform
@@ -285,7 +302,12 @@ def test_5b_the_grading_sandbox_stopped_every_attack(cycle, host):
     line = next(t for t in texts if "SANDBOX-PROBES" in t)
     results = json.loads(line.split("SANDBOX-PROBES ", 1)[1].split("\n")[0])
     print("grading sandbox probes:", json.dumps(results, sort_keys=True))
-    assert len(results) == 17 and all(v.startswith("denied") for v in results.values()), results
+    assert len(results) == 18 and all(v.startswith("denied") for v in results.values()), results
+    # The link it planted was in the sandbox's scratch copy: the grader wrote a regular file.
+    graded_dir = f"{COURSE_FILES}/autograded/{cycle['S3']}/{ASSIGNMENT}"
+    assert host.file(f"{graded_dir}/{ASSIGNMENT}.ipynb").is_file
+    assert not host.file(f"{graded_dir}/{ASSIGNMENT}.ipynb").is_symlink
+    assert host.run(f"ls {COURSE_FILES} | grep -c HACKED-LINK").stdout.strip() == "0"
     # The kernel's environment is the allow-list and nothing else (no token of the grader's server).
     environment = json.loads(next(t for t in texts if "SANDBOX-ENV" in t).split("SANDBOX-ENV ", 1)[1].split("\n")[0])
     print("grading sandbox environment:", environment)

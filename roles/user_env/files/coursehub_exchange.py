@@ -392,7 +392,7 @@ if _Collect is not None:
         allowed_groups = List(Unicode(), help=(
             "Groups whose members may submit; empty: anyone (a public course). A submission by "
             "anyone else is refused.")).tag(config=True)
-        timestamp_window = Integer(600, help=(
+        timestamp_window = Integer(60, help=(
             "Seconds between the time in a submission's name and the last change (ctime) of anything "
             "in it; beyond that it is refused as back-dated or changed later. 0 turns the check off "
             "(e.g. after restoring the exchange from a backup, which renews every ctime).")).tag(config=True)
